@@ -1,0 +1,113 @@
+"""Export a trained network to ONNX and write its model card, with metrics measured on the
+exported file itself (so the card's numbers are what `digitrec evaluate` reports)."""
+
+from __future__ import annotations
+
+import io
+import os
+import platform
+import warnings
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import torch
+
+from digitrec import data
+from digitrec.card import sha256_file, write_card
+from digitrec.config import MNIST_MEAN, MNIST_STD, AugmentConfig, TrainConfig
+from digitrec.files import write_bytes_atomically
+from digitrec.history import save_history
+from digitrec.model import build_model, count_parameters
+
+INPUT_NAME = "image"
+OUTPUT_NAME = "logits"
+OPSET = 17
+
+
+def onnx_bytes(model: torch.nn.Module) -> bytes:
+    """The network as ONNX, with a dynamic batch dimension."""
+    model = model.eval().to(memory_format=torch.contiguous_format)
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(
+            model,
+            (torch.zeros(1, 1, 28, 28),),
+            buffer,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    return buffer.getvalue()
+
+
+def export_model(
+    model: torch.nn.Module,
+    model_path: Path,
+    config: TrainConfig,
+    history: list[dict],
+    best_epoch: int,
+    command: str | None,
+    data_dir: str | os.PathLike | None = None,
+) -> Path:
+    """Write `model_path` (ONNX) and its card, then measure it and complete the card."""
+    from digitrec.evaluate import evaluate_split  # onnxruntime side: the exported file, not torch
+
+    model_path = Path(model_path)
+    write_bytes_atomically(model_path, onnx_bytes(model))
+    csv_path, png_path = save_history(history, model_path)
+    card = {
+        "onnx": model_path.name,
+        "sha256": sha256_file(model_path),
+        "size_bytes": model_path.stat().st_size,
+        "input": {
+            "name": INPUT_NAME,
+            "shape": ["batch", 1, 28, 28],
+            "dtype": "float32",
+            "mean": MNIST_MEAN,
+            "std": MNIST_STD,
+            "description": "(pixels / 255 - mean) / std of a 28x28 MNIST-style image: white digit on black, "
+            "fitted into 20x20 and centred by centre of mass",
+        },
+        "output": "logits",
+        "output_name": OUTPUT_NAME,
+        "temperature": 1.0,
+        "architecture": config.architecture,
+        "parameters": count_parameters(model),
+        "training": {
+            "command": command,
+            "settings": asdict(config),
+            "best_epoch": best_epoch,
+            "epochs_run": int(history[-1]["epoch"] + 0.5) if history else 0,
+            "train_time_s": round(history[-1]["elapsed_s"], 1) if history else None,
+            "history_csv": csv_path.name if csv_path.exists() else None,
+            "curves_png": png_path.name if png_path.exists() else None,
+            "torch": torch.__version__,
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPU threads",
+        },
+        "data": {"name": "MNIST", "sha256_of_decompressed_files": data.dataset_checksums()},
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    write_card(card, model_path)
+
+    train_split = data.load_split("train", data_dir)
+    _, validation = data.train_validation_split(train_split, config.validation_size, config.seed)
+    card["metrics"] = {
+        "validation": evaluate_split(model_path, validation, with_tta=False).summary(),
+        "test": evaluate_split(model_path, data.load_split("test", data_dir)).summary(),
+    }
+    write_card(card, model_path)
+    return model_path
+
+
+def export_checkpoint(checkpoint_path: Path, model_path: Path, data_dir: str | os.PathLike | None = None) -> Path:
+    """Export the best weights a training checkpoint holds (after Ctrl-C, or to re-export)."""
+    ckpt = torch.load(checkpoint_path, weights_only=False)
+    settings = ckpt["config"]
+    config = TrainConfig(**{**settings, "augment": AugmentConfig(**settings["augment"])})
+    model = build_model(config.architecture)
+    model.load_state_dict(ckpt["best"]["state"])
+    return export_model(model, model_path, config, ckpt["history"], ckpt["best"]["epoch"], command=None, data_dir=data_dir)

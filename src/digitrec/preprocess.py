@@ -1,0 +1,201 @@
+"""Turn whatever image a user hands us into what MNIST digits look like.
+
+MNIST digits are white on black, their ink fitted into a 20x20 box with the aspect ratio kept,
+anti-aliased, and centred by centre of mass in a 28x28 frame. A canvas drawing is none of
+that: any size, usually dark on light (or on a transparent background), in any corner, with
+a pen that may be far thinner or fatter than MNIST's. Every step below closes one of those gaps.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+from scipy import ndimage
+
+MAX_FILE_BYTES = 25 * 1024 * 1024
+MAX_PIXELS = 50_000_000  # beyond this an "image" is a decompression bomb, not a drawing
+WORKING_SIZE = 512  # larger images are shrunk to this longer side first: same answer, less work
+INK_THRESHOLD = 0.25  # contrast against the background that counts as ink
+MIN_INK_FRACTION = 0.0005  # less ink than this (of the image area) is "nothing drawn"
+SPECK_FRACTION = 0.05  # ink blobs smaller than this fraction of the largest are dust, not digit
+BOX = 20  # MNIST fits each digit into 20x20...
+FRAME = 28  # ...centred by mass in 28x28
+TARGET_STROKE = 2.2  # typical MNIST stroke width at 28x28, in pixels
+
+ImageInput = str | os.PathLike | bytes | Image.Image | np.ndarray
+
+
+class ImageError(ValueError):
+    """The input is not an image we can read; the message says why."""
+
+
+@dataclass(frozen=True)
+class Preprocessed:
+    image: np.ndarray | None  # (28, 28) float32 in [0, 1], white on black; None when nothing is drawn
+    box: tuple[int, int, int, int] | None  # (left, top, right, bottom) of the ink in the input image
+
+
+def _open_pil(source: str | os.PathLike | bytes) -> Image.Image:
+    if isinstance(source, bytes):
+        if len(source) > MAX_FILE_BYTES:
+            raise ImageError(f"image is {len(source) / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES // 1024 // 1024} MB")
+        stream: io.BytesIO | Path = io.BytesIO(source)
+        name = "image bytes"
+    else:
+        stream = Path(source)
+        name = str(source)
+        if not stream.is_file():
+            raise ImageError(f"{name}: no such file")
+        if stream.stat().st_size > MAX_FILE_BYTES:
+            raise ImageError(f"{name}: {stream.stat().st_size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES // 1024 // 1024} MB")
+    try:
+        image = Image.open(stream)
+        if image.width * image.height > MAX_PIXELS:
+            raise ImageError(f"{name}: {image.width}x{image.height} pixels is too large for a drawing")
+        image.load()
+    except (UnidentifiedImageError, Image.DecompressionBombError) as e:
+        raise ImageError(f"{name}: not a readable image ({e})") from e
+    except OSError as e:
+        raise ImageError(f"{name}: the image is damaged or truncated ({e})") from e
+    return image
+
+
+def _pil_to_array(image: Image.Image) -> np.ndarray:
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    image = image.convert("RGBA" if has_alpha else "RGB")
+    return np.asarray(image, dtype=np.float32) / 255.0
+
+
+def to_array(source: ImageInput) -> np.ndarray:
+    """Any accepted input -> float32 array in [0, 1], (H, W), (H, W, 3) or (H, W, 4)."""
+    if isinstance(source, (str, os.PathLike, bytes)):
+        return _pil_to_array(_open_pil(source))
+    if isinstance(source, Image.Image):
+        return _pil_to_array(source)
+    if not isinstance(source, np.ndarray):
+        raise ImageError(f"expected a file path, bytes, a PIL image or a numpy array, not {type(source).__name__}")
+    array = source
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise ImageError(f"expected an array of shape (H, W), (H, W, 3) or (H, W, 4), not {array.shape}")
+    if array.shape[0] < 1 or array.shape[1] < 1 or array.size > MAX_PIXELS * 4:
+        raise ImageError(f"an array of shape {array.shape} is not a drawing")
+    if array.dtype == np.bool_:
+        return array.astype(np.float32)
+    if np.issubdtype(array.dtype, np.integer):
+        info = np.iinfo(array.dtype)
+        if array.dtype != np.uint8 and (array.min() < 0 or array.max() > 255):
+            raise ImageError(f"integer pixel values must lie in 0..255, found {array.min()}..{array.max()} ({info.dtype})")
+        return array.astype(np.float32) / 255.0
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ImageError(f"unsupported pixel type {array.dtype}")
+    if not np.isfinite(array).all():
+        raise ImageError("the image contains NaN or infinite values")
+    array = array.astype(np.float32)
+    if array.min() < 0 or array.max() > 255:
+        raise ImageError(f"float pixel values must lie in 0..1 (or 0..255), found {array.min():.3g}..{array.max():.3g}")
+    return array / 255.0 if array.max() > 1.0 else array
+
+
+def _shrink(array: np.ndarray) -> np.ndarray:
+    """Shrink huge images (area-averaging) so the rest costs the same for any input size."""
+    h, w = array.shape[:2]
+    if max(h, w) <= WORKING_SIZE:
+        return array
+    scale = WORKING_SIZE / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    channels = [array] if array.ndim == 2 else [array[:, :, c] for c in range(array.shape[2])]
+    resized = [np.asarray(Image.fromarray(c).resize(size, Image.Resampling.BOX)) for c in channels]
+    return resized[0] if array.ndim == 2 else np.stack(resized, axis=2)
+
+
+def ink_contrast(array: np.ndarray) -> np.ndarray:
+    """How much each pixel differs from the background, in [0, 1], whatever the polarity.
+
+    Transparency is composited onto a background that contrasts with the ink's own colour
+    (a black pen on a transparent canvas is drawn on white, a white one on black), and the
+    background level is the median, since a drawing covers far less than half the canvas.
+    """
+    if array.ndim == 2:
+        luminance = array
+    else:
+        luminance = array[:, :, :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        if array.shape[2] == 4:
+            alpha = array[:, :, 3]
+            if alpha.max() <= 0:
+                return np.zeros_like(alpha)
+            ink_level = float((luminance * alpha).sum() / alpha.sum())
+            backdrop = 1.0 if ink_level < 0.5 else 0.0
+            luminance = luminance * alpha + backdrop * (1 - alpha)
+    background = float(np.median(luminance))
+    return np.abs(luminance - background)
+
+
+def _keep_digit_ink(ink: np.ndarray) -> np.ndarray | None:
+    """Zero out isolated specks; None when no real ink is left."""
+    mask = ink > INK_THRESHOLD
+    if mask.sum() < max(2, MIN_INK_FRACTION * mask.size):
+        return None
+    labels, _ = ndimage.label(mask, structure=np.ones((3, 3)))
+    sizes = np.bincount(labels.ravel())[1:]
+    keep = np.flatnonzero(sizes >= SPECK_FRACTION * sizes.max()) + 1
+    kept = np.isin(labels, keep)
+    # Keep the soft, anti-aliased edge of kept strokes: dilate the kept mask by one pixel.
+    return np.where(ndimage.binary_dilation(kept, structure=np.ones((3, 3))), ink, 0.0)
+
+
+def _stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width of a binary mask: for long thin strokes area ~ length * width
+    and the boundary ~ 2 * length."""
+    boundary = mask & ~ndimage.binary_erosion(mask)
+    return 2.0 * mask.sum() / max(1, boundary.sum())
+
+
+def _normalise_stroke(crop: np.ndarray, scale: float) -> np.ndarray:
+    """Thicken hair-thin strokes (a stylus on a big canvas) to an MNIST-like width once scaled."""
+    width = _stroke_width(crop > INK_THRESHOLD) * scale
+    if width >= 0.6 * TARGET_STROKE:
+        return crop
+    radius = max(1, round((TARGET_STROKE / scale - width / scale) / 2))
+    disk = np.add.outer(np.arange(-radius, radius + 1) ** 2, np.arange(-radius, radius + 1) ** 2) <= radius**2
+    return ndimage.grey_dilation(crop, footprint=disk)
+
+
+def _fit_and_centre(crop: np.ndarray) -> np.ndarray:
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    crop = _normalise_stroke(crop, scale)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    small = np.asarray(Image.fromarray(crop.astype(np.float32)).resize(size, Image.Resampling.LANCZOS)).clip(0, 1)
+    small = small / max(float(small.max()), 1e-6)
+    cy, cx = ndimage.center_of_mass(small)
+    frame = np.zeros((FRAME, FRAME), dtype=np.float32)
+    top = round(FRAME / 2 - cy)
+    left = round(FRAME / 2 - cx)
+    top = min(max(top, 0), FRAME - small.shape[0])  # centre of mass, but never cut the digit off
+    left = min(max(left, 0), FRAME - small.shape[1])
+    frame[top : top + small.shape[0], left : left + small.shape[1]] = small
+    return frame
+
+
+def preprocess(source: ImageInput) -> Preprocessed:
+    """Read any accepted image and return the 28x28 MNIST-style digit (or nothing drawn)."""
+    array = to_array(source)
+    original_height, original_width = array.shape[:2]
+    array = _shrink(array)
+    ink = _keep_digit_ink(ink_contrast(array))
+    if ink is None:
+        return Preprocessed(image=None, box=None)
+    rows = np.flatnonzero(ink.max(axis=1) > INK_THRESHOLD)
+    cols = np.flatnonzero(ink.max(axis=0) > INK_THRESHOLD)
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    crop = ink[top:bottom, left:right]
+    fy, fx = original_height / array.shape[0], original_width / array.shape[1]
+    box = (int(left * fx), int(top * fy), int(np.ceil(right * fx)), int(np.ceil(bottom * fy)))
+    return Preprocessed(image=_fit_and_centre(crop), box=box)

@@ -1,0 +1,131 @@
+"""Recognise a digit in any image, with ONNX Runtime only (no torch at prediction time)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from scipy import ndimage
+
+from digitrec.card import default_model_path, load_verified_card
+from digitrec.preprocess import ImageInput, preprocess
+
+DEFAULT_THRESHOLD = 0.5  # below this confidence the recognizer declines (digit None)
+
+# Test-time augmentation: the image itself and four slight variations (degrees, scale).
+TTA_TRANSFORMS: tuple[tuple[float, float], ...] = ((0.0, 1.0), (-8.0, 1.0), (8.0, 1.0), (0.0, 0.9), (0.0, 1.1))
+
+
+@dataclass(frozen=True)
+class Prediction:
+    digit: int | None  # None when nothing is drawn or the model is not sure enough
+    confidence: float  # probability of the most likely digit (0 when nothing is drawn)
+    probabilities: list[float]  # all ten, summing to 1 (all zero when nothing is drawn)
+    top3: list[tuple[int, float]]
+    image: np.ndarray | None  # (28, 28) uint8: what the network saw
+    status: str  # "ok", "unsure" (below the threshold) or "empty" (nothing drawn)
+    box: tuple[int, int, int, int] | None = None  # where the ink is in the input image
+    # With test-time augmentation: each version the network saw, and its vote.
+    versions: list[np.ndarray] = field(default_factory=list)
+    votes: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "digit": self.digit,
+            "confidence": round(self.confidence, 6),
+            "top3": [[d, round(p, 6)] for d, p in self.top3],
+            "status": self.status,
+        }
+
+
+def tta_versions(image: np.ndarray) -> np.ndarray:
+    """(28, 28) float -> (5, 28, 28): the image and slightly rotated and scaled copies."""
+    centre = (np.array(image.shape) - 1) / 2
+    versions = []
+    for degrees, scale in TTA_TRANSFORMS:
+        if degrees == 0 and scale == 1:
+            versions.append(image)
+            continue
+        a = math.radians(degrees)
+        # affine_transform maps output coordinates to input ones: the inverse transform.
+        matrix = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) / scale
+        offset = centre - matrix @ centre
+        versions.append(ndimage.affine_transform(image, matrix, offset=offset, order=1, mode="constant", cval=0.0))
+    return np.stack(versions).astype(np.float32)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class Recognizer:
+    """Loads a model once (checked against its card) and answers many predictions."""
+
+    def __init__(self, model_path: str | Path | None = None, tta: bool = True, threshold: float = DEFAULT_THRESHOLD) -> None:
+        self.model_path = Path(model_path) if model_path is not None else default_model_path()
+        self.card, onnx_bytes = load_verified_card(self.model_path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1  # one small image: threads cost more than they save
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
+        spec = self.card["input"]
+        self.input_name = spec["name"]
+        self.mean, self.std = float(spec["mean"]), float(spec["std"])
+        self.outputs_logits = self.card["output"] == "logits"
+        self.temperature = float(self.card.get("temperature", 1.0))
+        self.tta = tta
+        self.threshold = threshold
+
+    def probabilities(self, images: np.ndarray, tta: bool = False, batch_size: int = 1000) -> np.ndarray:
+        """(N, 28, 28) MNIST-style floats in [0, 1] -> (N, 10) probabilities."""
+        out = []
+        for start in range(0, len(images), batch_size):
+            batch = images[start : start + batch_size].astype(np.float32)
+            if tta:
+                n = len(batch)
+                stacked = np.concatenate([tta_versions(im) for im in batch])
+                out.append(self._run(stacked).reshape(n, len(TTA_TRANSFORMS), 10).mean(axis=1))
+            else:
+                out.append(self._run(batch))
+        return np.concatenate(out) if out else np.zeros((0, 10), dtype=np.float32)
+
+    def _run(self, images: np.ndarray) -> np.ndarray:
+        x = ((images - self.mean) / self.std)[:, None, :, :].astype(np.float32)
+        (scores,) = self.session.run(None, {self.input_name: x})
+        return softmax(scores / self.temperature) if self.outputs_logits else scores
+
+    def predict(self, source: ImageInput, tta: bool | None = None) -> Prediction:
+        """Recognise the digit in one image (path, bytes, PIL image or numpy array)."""
+        use_tta = self.tta if tta is None else tta
+        prepared = preprocess(source)
+        if prepared.image is None:
+            return Prediction(None, 0.0, [0.0] * 10, [], None, "empty")
+        image = prepared.image
+        versions, votes = [], []
+        if use_tta:
+            stacked = tta_versions(image)
+            per_version = self._run(stacked)
+            probabilities = per_version.mean(axis=0)
+            versions = [(v * 255).round().astype(np.uint8) for v in stacked]
+            votes = [int(p.argmax()) for p in per_version]
+        else:
+            probabilities = self._run(image[None])[0]
+        order = np.argsort(probabilities)[::-1]
+        confidence = float(probabilities[order[0]])
+        sure = confidence >= self.threshold
+        return Prediction(
+            digit=int(order[0]) if sure else None,
+            confidence=confidence,
+            probabilities=[float(p) for p in probabilities],
+            top3=[(int(d), float(probabilities[d])) for d in order[:3]],
+            image=(image * 255).round().astype(np.uint8),
+            status="ok" if sure else "unsure",
+            box=prepared.box,
+            versions=versions,
+            votes=votes,
+        )
