@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import io
 import os
 import urllib.error
@@ -69,9 +70,9 @@ def data_dir(directory: str | os.PathLike | None = None) -> Path:
 
 
 def _mirrors() -> list[str]:
-    configured = os.environ.get(MIRRORS_ENV_VAR)
+    configured = os.environ.get(MIRRORS_ENV_VAR, "").split()
     if configured:
-        return [m if m.endswith("/") else m + "/" for m in configured.split()]
+        return [m if m.endswith("/") else m + "/" for m in configured]
     return list(MIRRORS)
 
 
@@ -111,7 +112,7 @@ def download(name: str, directory: Path) -> Path:
         try:
             raw = _fetch(url)
             _verified_payload(raw, name)
-        except (OSError, DataError, ValueError) as e:  # URLError and timeouts are OSErrors
+        except (OSError, DataError, ValueError, http.client.HTTPException) as e:  # URLError, timeouts: OSError
             failures.append(f"{url}: {e}")
             continue
         target = directory / name
@@ -181,6 +182,8 @@ def dataset_checksums() -> dict[str, str]:
 
 def train_validation_split(train: Split, validation_size: int, seed: int) -> tuple[Split, Split]:
     """Carve a fixed, seeded validation split out of the training images."""
+    if not 0 < validation_size < len(train.labels):
+        raise ValueError(f"validation size must be between 1 and {len(train.labels) - 1}, not {validation_size}")
     order = np.random.default_rng(seed).permutation(len(train.labels))
     val, fit = order[:validation_size], order[validation_size:]
     return Split(train.images[fit], train.labels[fit]), Split(train.images[val], train.labels[val])

@@ -3,6 +3,7 @@ test-time augmentation: accuracy, per-class accuracy, confusion matrix, the digi
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +52,7 @@ class Evaluation:
 
 def evaluate_split(model: Path | Recognizer, split: Split, with_tta: bool = True) -> Evaluation:
     """MNIST images go in as they are (already 28x28, white on black), normalised as the card says."""
-    recognizer = model if isinstance(model, Recognizer) else Recognizer(model)
+    recognizer = model if isinstance(model, Recognizer) else Recognizer(model, threads=os.cpu_count() or 1)
     images = split.images.astype(np.float32) / 255.0
     predictions = recognizer.probabilities(images).argmax(axis=1)
     tta_predictions = recognizer.probabilities(images, tta=True).argmax(axis=1) if with_tta else None

@@ -41,20 +41,22 @@ class Prediction:
         }
 
 
-def tta_versions(image: np.ndarray) -> np.ndarray:
-    """(28, 28) float -> (5, 28, 28): the image and slightly rotated and scaled copies."""
-    centre = (np.array(image.shape) - 1) / 2
+def tta_versions(images: np.ndarray) -> np.ndarray:
+    """(N, 28, 28) float -> (N, 5, 28, 28): each image and slightly rotated and scaled copies."""
+    centre = np.array([0.0, *((np.array(images.shape[1:]) - 1) / 2)])
     versions = []
     for degrees, scale in TTA_TRANSFORMS:
         if degrees == 0 and scale == 1:
-            versions.append(image)
+            versions.append(images)
             continue
         a = math.radians(degrees)
-        # affine_transform maps output coordinates to input ones: the inverse transform.
-        matrix = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) / scale
+        # affine_transform maps output coordinates to input ones (the inverse transform);
+        # the first axis is the batch, left alone.
+        matrix = np.eye(3)
+        matrix[1:, 1:] = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) / scale
         offset = centre - matrix @ centre
-        versions.append(ndimage.affine_transform(image, matrix, offset=offset, order=1, mode="constant", cval=0.0))
-    return np.stack(versions).astype(np.float32)
+        versions.append(ndimage.affine_transform(images, matrix, offset=offset, order=1, mode="constant", cval=0.0))
+    return np.stack(versions, axis=1).astype(np.float32)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -66,11 +68,14 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class Recognizer:
     """Loads a model once (checked against its card) and answers many predictions."""
 
-    def __init__(self, model_path: str | Path | None = None, tta: bool = True, threshold: float = DEFAULT_THRESHOLD) -> None:
+    def __init__(
+        self, model_path: str | Path | None = None, tta: bool = True, threshold: float = DEFAULT_THRESHOLD, threads: int = 1
+    ) -> None:
+        """`threads` > 1 pays off for large batches (evaluation), not for one drawing at a time."""
         self.model_path = Path(model_path) if model_path is not None else default_model_path()
         self.card, onnx_bytes = load_verified_card(self.model_path)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = 1  # one small image: threads cost more than they save
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
         spec = self.card["input"]
@@ -87,9 +92,8 @@ class Recognizer:
         for start in range(0, len(images), batch_size):
             batch = images[start : start + batch_size].astype(np.float32)
             if tta:
-                n = len(batch)
-                stacked = np.concatenate([tta_versions(im) for im in batch])
-                out.append(self._run(stacked).reshape(n, len(TTA_TRANSFORMS), 10).mean(axis=1))
+                stacked = tta_versions(batch).reshape(-1, *batch.shape[1:])
+                out.append(self._run(stacked).reshape(len(batch), len(TTA_TRANSFORMS), 10).mean(axis=1))
             else:
                 out.append(self._run(batch))
         return np.concatenate(out) if out else np.zeros((0, 10), dtype=np.float32)
@@ -108,7 +112,7 @@ class Recognizer:
         image = prepared.image
         versions, votes = [], []
         if use_tta:
-            stacked = tta_versions(image)
+            stacked = tta_versions(image[None])[0]
             per_version = self._run(stacked)
             probabilities = per_version.mean(axis=0)
             versions = [(v * 255).round().astype(np.uint8) for v in stacked]

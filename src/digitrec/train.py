@@ -211,7 +211,8 @@ def train(
                     improved_this_epoch = True
                 bar.write(
                     f"epoch {record['epoch']:.2f}: val loss {val_loss:.4f} acc {val_accuracy:.4f}"
-                    f" (best {best['val_accuracy']:.4f}), {record['elapsed_s']:.0f} s"
+                    f" (best {best['val_accuracy']:.4f}), {record['elapsed_s']:.0f} s",
+                    file=sys.stderr,
                 )
                 if callback is not None:
                     callback(Progress(**record, best_val_accuracy=best["val_accuracy"], model=ema.module))

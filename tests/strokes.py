@@ -1,0 +1,51 @@
+"""Digits as pen strokes (x, y in 0..1, y down), and a renderer that draws them the way a
+browser canvas does: round caps and joins, a uniform pen, any colours and size."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+
+def _arc(cx: float, cy: float, rx: float, ry: float, start_deg: float, end_deg: float, n: int = 24) -> list[tuple[float, float]]:
+    return [
+        (cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a))) for a in np.linspace(start_deg, end_deg, n)
+    ]
+
+
+DIGIT_STROKES: dict[int, list[list[tuple[float, float]]]] = {
+    0: [_arc(0.5, 0.5, 0.2, 0.32, -90, 270, 40)],
+    1: [[(0.42, 0.28), (0.53, 0.18), (0.53, 0.82)]],
+    2: [[*_arc(0.5, 0.34, 0.19, 0.16, 200, 380, 16), (0.3, 0.8), (0.72, 0.8)]],
+    3: [_arc(0.48, 0.34, 0.18, 0.15, 210, 450, 18) + _arc(0.48, 0.64, 0.2, 0.17, -90, 150, 18)],
+    4: [[(0.55, 0.18), (0.28, 0.62), (0.75, 0.62)], [(0.6, 0.38), (0.6, 0.84)]],
+    5: [[(0.7, 0.2), (0.36, 0.2), (0.33, 0.47), *_arc(0.5, 0.62, 0.2, 0.18, -120, 150, 18)]],
+    6: [[(0.62, 0.18), (0.42, 0.35), *_arc(0.5, 0.62, 0.18, 0.2, 200, 560, 30)]],
+    7: [[(0.28, 0.2), (0.72, 0.2), (0.45, 0.84)]],
+    8: [_arc(0.5, 0.33, 0.15, 0.15, 90, 450, 24) + _arc(0.5, 0.65, 0.19, 0.17, -90, 270, 28)],
+    9: [[*_arc(0.5, 0.36, 0.18, 0.17, 0, 360, 28), (0.68, 0.36), (0.62, 0.84)]],
+}
+
+
+def render(
+    strokes: list[list[tuple[float, float]]],
+    size: int | tuple[int, int] = 280,
+    pen: int = 18,
+    ink: tuple[int, int, int, int] = (0, 0, 0, 255),
+    background: tuple[int, int, int, int] = (255, 255, 255, 255),
+    scale: float = 1.0,
+    offset: tuple[float, float] = (0.0, 0.0),
+) -> Image.Image:
+    """Draw strokes on an RGBA canvas. `scale` shrinks the digit, `offset` moves it (in pixels)."""
+    width, height = (size, size) if isinstance(size, int) else size
+    side = min(width, height)
+    image = Image.new("RGBA", (width, height), background)
+    draw = ImageDraw.Draw(image)
+    for stroke in strokes:
+        points = [(offset[0] + x * scale * side, offset[1] + y * scale * side) for x, y in stroke]
+        draw.line(points, fill=ink, width=pen, joint="curve")
+        for px, py in points:  # round caps and joins, as a canvas with lineCap "round"
+            draw.ellipse([px - pen / 2, py - pen / 2, px + pen / 2, py + pen / 2], fill=ink)
+    return image

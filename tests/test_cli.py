@@ -1,0 +1,121 @@
+"""The `digitrec` command as a user runs it: a real process, real files, real model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from strokes import DIGIT_STROKES, render
+
+DIGITREC = [sys.executable, "-m", "digitrec.cli"]
+
+
+def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([*DIGITREC, *args], capture_output=True, text=True, timeout=600)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def canvases(tmp_path_factory):
+    """Canvas-style PNGs the test draws itself, with the answer each must get."""
+    root = tmp_path_factory.mktemp("canvases")
+    cases = {
+        "seven_black_on_white.png": (render(DIGIT_STROKES[7]), 7),
+        "three_white_on_black.png": (render(DIGIT_STROKES[3], ink=(255, 255, 255, 255), background=(0, 0, 0, 255)), 3),
+        "zero_transparent.png": (render(DIGIT_STROKES[0], background=(0, 0, 0, 0)), 0),
+        "four_small_off_centre.png": (render(DIGIT_STROKES[4], scale=0.25, offset=(190, 15), pen=5), 4),
+        "blank.png": (render([]), None),
+        "blank_transparent.png": (render([], background=(0, 0, 0, 0)), None),
+    }
+    expected = {}
+    for name, (image, digit) in cases.items():
+        image.save(root / name)
+        expected[str(root / name)] = digit
+    return expected
+
+
+def test_predict_json_answers_each_canvas_on_its_own_line(canvases):
+    lines = run("predict", "--json", *canvases).stdout.splitlines()
+    assert len(lines) == len(canvases)
+    answers = [json.loads(line) for line in lines]
+    assert [a["path"] for a in answers] == list(canvases)
+    assert {a["path"]: a["digit"] for a in answers} == canvases
+    for answer in answers:
+        assert set(answer) >= {"path", "digit", "confidence", "top3"}
+        assert "error" not in answer
+        if answer["digit"] is not None:
+            assert answer["confidence"] >= 0.5
+            assert answer["top3"][0] == [answer["digit"], answer["confidence"]]
+            assert len(answer["top3"]) == 3
+
+
+def test_predict_without_tta_gives_the_same_answers(canvases):
+    answers = [json.loads(line) for line in run("predict", "--json", "--no-tta", *canvases).stdout.splitlines()]
+    assert {a["path"]: a["digit"] for a in answers} == canvases
+
+
+def test_predict_reports_unreadable_inputs_and_still_answers_the_rest(canvases, tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG not really")
+    good = next(iter(canvases))
+    result = run("predict", "--json", str(broken), good, str(tmp_path / "missing.png"), check=False)
+    assert result.returncode != 0
+    first, second, third = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["path"] == str(broken) and first["digit"] is None and "not a readable image" in first["error"]
+    assert second["digit"] == canvases[good] and "error" not in second
+    assert "no such file" in third["error"]
+
+
+def test_predict_human_output(canvases):
+    out = run("predict", *canvases).stdout
+    assert "nothing drawn" in out
+    assert any(line.split(": ")[1].startswith("7 (") for line in out.splitlines() if "seven" in line)
+
+
+def test_predict_refuses_a_model_that_does_not_match_its_card(model_path, tmp_path, canvases):
+    tampered = tmp_path / "m.onnx"
+    shutil.copy(model_path.with_suffix(".json"), tampered.with_suffix(".json"))
+    tampered.write_bytes(model_path.read_bytes() + b"\0")
+    result = run("predict", "--model", str(tampered), next(iter(canvases)), check=False)
+    assert result.returncode != 0
+    assert "does not match its card" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_info_prints_the_model_card(model_path):
+    card = json.loads(run("info").stdout)
+    assert card["onnx"] == model_path.name
+    assert card["architecture"] in {"compact", "original"}
+    assert card["metrics"]["test"]["accuracy"] >= 0.997
+
+
+def test_evaluate_matches_plain_onnxruntime_and_the_card(model_path, mnist_test):
+    """The acceptance check: >= 99.70%, and the same number from the ONNX file fed as its card says."""
+    report = json.loads(run("evaluate", "--json").stdout)
+    assert report["accuracy"] >= 0.9970
+    assert 0 <= report["tta_accuracy"] <= 1
+    assert len(report["per_class_accuracy"]) == 10
+    assert np.array(report["confusion_matrix"]).sum() == 10_000
+
+    card = json.loads(model_path.with_suffix(".json").read_text())
+    session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    spec = card["input"]
+    x = ((mnist_test.images.astype(np.float32) / 255 - spec["mean"]) / spec["std"])[:, None]
+    (scores,) = session.run(None, {spec["name"]: x})
+    independent = float((scores.argmax(axis=1) == mnist_test.labels).mean())
+    assert report["accuracy"] == independent
+    assert card["metrics"]["test"]["accuracy"] == independent
+
+
+def test_errors_are_messages_not_tracebacks(tmp_path):
+    result = run("evaluate", "--model", str(tmp_path / "none.onnx"), check=False)
+    assert result.returncode != 0
+    assert "does not exist" in result.stderr and "Traceback" not in result.stderr

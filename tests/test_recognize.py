@@ -1,0 +1,205 @@
+"""Recognition through the serving path: canvas drawings in every style, every input type,
+blank canvases, bad input, and a model that does not match its card."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitrec.card import ModelError
+from digitrec.preprocess import ImageError, preprocess
+from digitrec.recognize import Recognizer
+from strokes import DIGIT_STROKES, render
+
+WHITE, BLACK, CLEAR = (255, 255, 255, 255), (0, 0, 0, 255), (0, 0, 0, 0)
+
+STYLES = {
+    "black on white": {},
+    "white on black": {"ink": WHITE, "background": BLACK},
+    "black on transparent": {"background": CLEAR},
+    "white on transparent": {"ink": WHITE, "background": CLEAR},
+    "blue on pale yellow": {"ink": (30, 60, 200, 255), "background": (255, 250, 220, 255)},
+    "small, top-left corner": {"scale": 0.3, "offset": (8, 4), "pen": 6},
+    "small, bottom-right, transparent": {"scale": 0.25, "offset": (200, 205), "pen": 5, "background": CLEAR},
+    "thin stylus on a large canvas": {"size": 600, "pen": 3},
+    "fat finger on a small canvas": {"size": 200, "pen": 26},
+    "wide canvas, digit at the side": {"size": (560, 280), "offset": (330, 0)},
+}
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_drawn_digits_are_recognised_in_every_style(recognizer, style):
+    wrong = {}
+    for digit, strokes in DIGIT_STROKES.items():
+        prediction = recognizer.predict(render(strokes, **STYLES[style]))
+        if prediction.digit != digit:
+            wrong[digit] = (prediction.digit, round(prediction.confidence, 3))
+    assert not wrong, f"{style}: expected digit -> (answer, confidence): {wrong}"
+
+
+@pytest.mark.parametrize("background", [WHITE, BLACK, CLEAR, (120, 120, 120, 255)])
+def test_blank_canvas_is_nothing_drawn(recognizer, background):
+    prediction = recognizer.predict(render([], background=background))
+    assert prediction.digit is None
+    assert prediction.status == "empty"
+    assert prediction.confidence == 0.0 and prediction.top3 == []
+
+
+def test_a_speck_of_dust_is_still_nothing_drawn(recognizer):
+    canvas = np.full((280, 280), 255, dtype=np.uint8)
+    canvas[100:102, 100:102] = 0
+    assert recognizer.predict(canvas).status == "empty"
+
+
+def test_specks_beside_a_digit_are_ignored():
+    clean = render(DIGIT_STROKES[7])
+    dusty = np.asarray(clean).copy()
+    dusty[5:8, 5:8] = (0, 0, 0, 255)
+    dusty[270:273, 270:273] = (0, 0, 0, 255)
+    assert preprocess(dusty).box == preprocess(clean).box
+
+
+def test_every_input_type_gives_the_same_answer(recognizer, tmp_path):
+    image = render(DIGIT_STROKES[3])
+    rgba = np.asarray(image)
+    gray = np.asarray(image.convert("L"))
+    path = tmp_path / "three.png"
+    image.save(path)
+    inputs = {
+        "path": path,
+        "str path": str(path),
+        "bytes": path.read_bytes(),
+        "PIL": image,
+        "RGBA uint8": rgba,
+        "RGB uint8": rgba[:, :, :3],
+        "gray uint8": gray,
+        "gray HxWx1": gray[:, :, None],
+        "gray float 0..1": gray / 255.0,
+        "gray float 0..255": gray.astype(np.float64),
+        "JPEG bytes": _jpeg(image),
+    }
+    answers = {name: recognizer.predict(source).digit for name, source in inputs.items()}
+    assert answers == dict.fromkeys(inputs, 3)
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="JPEG", quality=80)
+    return out.getvalue()
+
+
+def test_prediction_holds_probabilities_top3_and_what_the_model_saw(recognizer):
+    prediction = recognizer.predict(render(DIGIT_STROKES[2]), tta=True)
+    assert prediction.status == "ok" and prediction.digit == 2
+    assert abs(sum(prediction.probabilities) - 1) < 1e-4
+    assert prediction.confidence == max(prediction.probabilities)
+    assert [d for d, _ in prediction.top3] == list(np.argsort(prediction.probabilities)[::-1][:3])
+    assert prediction.top3[0] == (2, prediction.confidence)
+    assert prediction.image.shape == (28, 28) and prediction.image.dtype == np.uint8
+    # MNIST layout: ink in the middle, black border, centre of mass near the centre.
+    assert prediction.image[:3].max() == 0 and prediction.image[-3:].max() == 0
+    rows, cols = np.nonzero(prediction.image)
+    assert max(rows.max() - rows.min(), cols.max() - cols.min()) + 1 <= 21
+    weights = prediction.image.astype(float)
+    cy = (weights.sum(axis=1) * np.arange(28)).sum() / weights.sum()
+    cx = (weights.sum(axis=0) * np.arange(28)).sum() / weights.sum()
+    assert abs(cy - 14) < 1.5 and abs(cx - 14) < 1.5
+    assert len(prediction.versions) == 5 and len(prediction.votes) == 5
+    assert all(v.shape == (28, 28) for v in prediction.versions)
+
+
+def test_without_tta_there_are_no_versions(recognizer):
+    prediction = recognizer.predict(render(DIGIT_STROKES[2]), tta=False)
+    assert prediction.digit == 2 and prediction.versions == [] and prediction.votes == []
+
+
+def test_below_the_threshold_it_declines(model_path):
+    strict = Recognizer(model_path, threshold=1.01)
+    prediction = strict.predict(render(DIGIT_STROKES[5]))
+    assert prediction.digit is None and prediction.status == "unsure"
+    assert prediction.top3[0][0] == 5  # the best guesses are still there to show
+
+
+def test_mnist_test_images_survive_the_canvas_preprocessing(recognizer, mnist_test):
+    """Preprocessing must leave MNIST-style input MNIST-style: accuracy stays high."""
+    images, labels = mnist_test.images[:300], mnist_test.labels[:300]
+    answers = np.array([recognizer.predict(image, tta=False).digit for image in images])
+    assert (answers == labels).mean() >= 0.98
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (b"this is not an image", "not a readable image"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "not a readable image"),
+        (12345, "expected a file path, bytes"),
+        (np.zeros((4, 4, 2)), "shape"),
+        (np.zeros((0, 10)), "not a drawing"),
+        (np.full((10, 10), np.nan), "NaN"),
+        (np.full((10, 10), -3.0), "0..1"),
+        (np.array([["a"]]), "unsupported pixel type"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(recognizer, source, message):
+    with pytest.raises(ImageError, match=message):
+        recognizer.predict(source)
+
+
+def test_missing_and_truncated_files_get_a_clear_error(recognizer, tmp_path):
+    with pytest.raises(ImageError, match="no such file"):
+        recognizer.predict(tmp_path / "nope.png")
+    png = io.BytesIO()
+    render(DIGIT_STROKES[1]).save(png, format="PNG")
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(png.getvalue()[: len(png.getvalue()) // 2])
+    with pytest.raises(ImageError, match=r"truncated|damaged|not a readable"):
+        recognizer.predict(truncated)
+
+
+def test_huge_images_are_refused_before_decoding(recognizer):
+    bomb = io.BytesIO()
+    Image.new("1", (10_000, 6_000)).save(bomb, format="PNG")  # tiny file, 60 megapixels
+    with pytest.raises(ImageError, match="too large"):
+        recognizer.predict(bomb.getvalue())
+
+
+def test_large_canvas_photo_is_handled(recognizer):
+    big = render(DIGIT_STROKES[4], size=3000, pen=160)
+    assert recognizer.predict(big).digit == 4
+
+
+def test_a_model_that_does_not_match_its_card_is_refused(model_path, tmp_path):
+    copy = tmp_path / "model.onnx"
+    shutil.copy(model_path, copy)
+    shutil.copy(model_path.with_suffix(".json"), copy.with_suffix(".json"))
+    Recognizer(copy)  # intact: loads
+    data = bytearray(copy.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="does not match its card"):
+        Recognizer(copy)
+
+
+def test_a_missing_model_or_card_is_a_clear_error(model_path, tmp_path):
+    with pytest.raises(ModelError, match="does not exist"):
+        Recognizer(tmp_path / "missing.onnx")
+    lonely = tmp_path / "lonely.onnx"
+    shutil.copy(model_path, lonely)
+    with pytest.raises(ModelError, match="card"):
+        Recognizer(lonely)
+
+
+def test_the_recognition_path_does_not_import_torch():
+    code = (
+        "import sys, digitrec, digitrec.recognize, digitrec.cli\n"
+        "from digitrec.recognize import Recognizer\n"
+        "Recognizer().predict(__import__('numpy').zeros((28, 28)))\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
