@@ -52,7 +52,7 @@ class Progress:
     model: torch.nn.Module  # the EMA model in eval mode; callers must not train it
 
 
-ProgressCallback = Callable[[Progress], None]
+ProgressCallback = Callable[[Progress], bool | None]  # return True to stop training early
 
 
 def set_seed(seed: int) -> None:
@@ -165,7 +165,7 @@ def train(
     checks = {round(steps_per_epoch * k / config.evals_per_epoch) for k in range(1, config.evals_per_epoch + 1)}
     started = time.perf_counter() - elapsed_before
     epochs_without_improvement = 0
-    epoch = start_epoch
+    stop_requested = False
     try:
         for epoch in range(start_epoch, config.epochs):
             model.train()
@@ -214,9 +214,14 @@ def train(
                     f" (best {best['val_accuracy']:.4f}), {record['elapsed_s']:.0f} s",
                     file=sys.stderr,
                 )
-                if callback is not None:
-                    callback(Progress(**record, best_val_accuracy=best["val_accuracy"], model=ema.module))
+                if callback is not None and callback(
+                    Progress(**record, best_val_accuracy=best["val_accuracy"], model=ema.module)
+                ):
+                    stop_requested = True
+                    break
             bar.close()
+            if stop_requested:  # mid-epoch: the checkpoint stays at the last whole epoch
+                break
 
             save_atomically(
                 {
