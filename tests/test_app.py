@@ -1,4 +1,6 @@
-"""The app script runs with the committed model and shows the empty state before any drawing."""
+"""The app's pages run with the committed model, headless (Streamlit's AppTest): no exceptions,
+the empty state before any drawing, the model card with its plots. The browser tests in
+tests/browser/ drive the real page."""
 
 from __future__ import annotations
 
@@ -6,11 +8,40 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
-def test_app_starts_and_asks_for_a_digit():
-    app = AppTest.from_file(str(APP), default_timeout=60).run()
+def test_draw_page_starts_empty_and_asks_for_a_digit():
+    app = AppTest.from_file(APP, default_timeout=60).run()
     assert not app.exception
-    assert [h.value for h in app.title] == ["digitrec"]
-    assert "Draw a digit" in [s.value for s in app.subheader]
+    assert [t.value for t in app.title] == ["Draw a digit"]
+    assert any("Draw a digit" in h.body for h in app.get("html"))
+    assert [s.label for s in app.slider] == ["Pen width", "Confidence threshold"]
+
+
+def _model_page():
+    from webapp import model
+
+    model.page()
+
+
+def test_model_page_shows_the_card_curves_and_mistakes():
+    app = AppTest.from_function(_model_page, default_timeout=180).run()
+    assert not app.exception
+    assert [m.label for m in app.metric][:2] == ["Test accuracy", "With test-time augmentation"]
+    assert float(app.metric[0].value.rstrip("%")) >= 99.7
+    assert any("gets wrong" in m.value for m in app.markdown)
+
+
+def _train_page():
+    from webapp import train
+
+    train.page()
+
+
+def test_train_page_offers_to_train_when_the_model_is_missing(monkeypatch, tmp_path):
+    monkeypatch.setenv("DIGITREC_MODEL", str(tmp_path / "digitrec.onnx"))
+    app = AppTest.from_function(_train_page, default_timeout=60).run()
+    assert not app.exception
+    assert "no usable model" in app.warning[0].value
+    assert [b.label for b in app.button] == ["Train a model"]

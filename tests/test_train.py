@@ -13,7 +13,7 @@ import torch
 
 from digitrec.augment import augment_batch
 from digitrec.card import load_verified_card
-from digitrec.config import AugmentConfig, TrainConfig
+from digitrec.config import ARCHITECTURE_NAMES, AugmentConfig, TrainConfig
 from digitrec.export import onnx_bytes
 from digitrec.history import load_history
 from digitrec.model import ARCHITECTURES, build_model, count_parameters
@@ -28,6 +28,10 @@ def test_networks_map_a_batch_of_digits_to_ten_scores(name):
     model = build_model(name).eval()
     assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
     assert count_parameters(model) > 10_000
+
+
+def test_the_torch_free_list_of_architectures_matches_the_networks():
+    assert tuple(ARCHITECTURES) == ARCHITECTURE_NAMES
 
 
 def test_unknown_architecture_is_a_clear_error():

@@ -81,3 +81,9 @@ def load_verified_card(model_path: Path) -> tuple[dict, bytes]:
             "The file was changed or damaged; restore it (git checkout models/) or retrain with `digitrec train`."
         )
     return card, onnx_bytes
+
+
+def find_models(directory: Path) -> list[Path]:
+    """The ONNX models in a directory that have a card beside them, the default one first."""
+    models = sorted(p for p in Path(directory).glob("*.onnx") if card_path(p).exists())
+    return sorted(models, key=lambda p: p.name != DEFAULT_MODEL.name)

@@ -1,0 +1,69 @@
+"""What every page shares: the model the user picked, loaded once and cached, and MNIST."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from digitrec.card import ModelError, default_model_path, find_models, load_verified_card, read_card
+from digitrec.data import DataError, Split, load_split
+from digitrec.evaluate import Evaluation, evaluate_split
+from digitrec.recognize import Recognizer
+
+STYLESHEET = Path(__file__).with_name("style.css")
+
+
+def models_dir() -> Path:
+    return default_model_path().parent
+
+
+def selected_model() -> Path:
+    """The model the canvas uses: the user's pick, else the default."""
+    return Path(st.session_state.get("model_path") or default_model_path())
+
+
+def model_choices() -> list[Path]:
+    return find_models(models_dir())
+
+
+def model_problem(path: Path) -> str | None:
+    """Why this model cannot be used (missing, no card, checksum mismatch), or None."""
+    try:
+        load_verified_card(path)
+    except ModelError as e:
+        return str(e)
+    return None
+
+
+@st.cache_resource(max_entries=8)
+def _recognizer(path: str, sha256: str) -> Recognizer:  # sha256 in the key: a retrained file reloads
+    return Recognizer(path)
+
+
+def recognizer(path: Path) -> Recognizer:
+    return _recognizer(str(path), read_card(path)["sha256"])
+
+
+@st.cache_resource
+def mnist_test() -> Split | None:
+    try:
+        return load_split("test")
+    except DataError:
+        return None
+
+
+@st.cache_data(max_entries=8, show_spinner="Scoring the model on the 10,000 MNIST test digits...")
+def _evaluation(path: str, sha256: str) -> Evaluation:
+    return evaluate_split(Path(path), mnist_test(), with_tta=False)
+
+
+def evaluation(path: Path) -> Evaluation | None:
+    """The model's answers on MNIST test (cached per model file), or None without MNIST."""
+    if mnist_test() is None:
+        return None
+    return _evaluation(str(path), read_card(path)["sha256"])
+
+
+def apply_style() -> None:
+    st.html(f"<style>{STYLESHEET.read_text()}</style>")
