@@ -1,0 +1,83 @@
+"""The Draw page in a real browser: it loads, asks for a digit, and reads digits drawn with a
+mouse on a desktop and with a finger on a phone."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+from strokes import DIGIT_STROKES
+
+from .canvas_helpers import (
+    answer_locator,
+    assert_no_exception,
+    draw_strokes,
+    find_canvas,
+    page_text,
+    screenshot,
+    touch_draw,
+    wait_for_answer,
+    wait_for_empty,
+)
+
+# Counts the pointer events the canvas receives, by pointer type, in window.__digitrecPointers.
+_COUNT_POINTERS_JS = """
+canvas => {
+  window.__digitrecPointers = {};
+  for (const type of ['pointerdown', 'pointermove', 'pointerup']) {
+    canvas.addEventListener(type, e => {
+      const key = e.pointerType || 'unknown';
+      window.__digitrecPointers[key] = (window.__digitrecPointers[key] || 0) + 1;
+    }, {capture: true});
+  }
+}
+"""
+
+
+def test_page_loads_and_asks_for_a_digit(page: Page, timings: dict[str, float]):
+    start = time.monotonic()
+    find_canvas(page)
+    timings["desktop: page open to canvas ready (s)"] = round(time.monotonic() - start, 2)
+    wait_for_empty(page)
+    expect(answer_locator(page)).to_be_visible()
+    assert_no_exception(page)
+    screenshot(page, "desktop-empty")
+
+
+@pytest.mark.parametrize("digit", [7, 0, 1])
+def test_a_digit_drawn_with_the_mouse_is_read(page: Page, digit: int, timings: dict[str, float]):
+    find_canvas(page)
+    wait_for_empty(page)
+    draw_strokes(page, DIGIT_STROKES[digit])
+    pen_up = time.monotonic()
+    answer = wait_for_answer(page)
+    timings[f"desktop: mouse up to answer, digit {digit} (s)"] = round(time.monotonic() - pen_up, 2)
+    assert_no_exception(page)
+    screenshot(page, f"desktop-answered-{digit}")
+    assert answer == str(digit), f"drew a {digit}, the app reads {answer!r}.\nPage:\n{page_text(page)}"
+
+
+def test_on_a_phone_the_canvas_and_answer_show_and_a_finger_draws(phone_page: Page, timings: dict[str, float]):
+    page = phone_page
+    canvas = find_canvas(page)
+    box, width = canvas.bounding_box(), page.viewport_size["width"]
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, f"the canvas {box} overflows the {width}px screen"
+    wait_for_empty(page)
+    answer = answer_locator(page)
+    answer.scroll_into_view_if_needed()
+    expect(answer).to_be_visible()
+    assert_no_exception(page)
+    screenshot(page, "phone-empty", full_page=True)
+
+    canvas.evaluate(_COUNT_POINTERS_JS)
+    touch_draw(page, DIGIT_STROKES[7], canvas)
+    finger_up = time.monotonic()
+    read = wait_for_answer(page)
+    timings["phone: finger up to answer, digit 7 (s)"] = round(time.monotonic() - finger_up, 2)
+    pointers = page.evaluate("window.__digitrecPointers")
+    assert pointers.get("touch", 0) > 10 and not pointers.get("mouse"), f"not drawn by touch: pointer events {pointers}"
+    assert_no_exception(page)
+    answer_locator(page).scroll_into_view_if_needed()
+    screenshot(page, "phone-answered-7", full_page=True)
+    assert read == "7", f"drew a 7 with a finger, the app reads {read!r}.\nPage:\n{page_text(page)}"
