@@ -17,6 +17,7 @@ DOM facts these rely on (streamlit-drawable-canvas 0.13.0, Streamlit 1.67):
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import time
@@ -75,11 +76,32 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "screenshot"
 
 
-def screenshot(page: Page, name: str, full_page: bool = False) -> Path:
-    """Save a PNG of the page as <artifacts>/<name>.png and return its path. Streamlit scrolls inside
-    its main container, not the document, so `full_page` temporarily makes the viewport as tall as
-    the content instead of using Playwright's full_page."""
+_RENDERED_JS = """
+() => !document.querySelector('[data-testid="stSkeleton"], [data-testid="stSkeletonElement"], [data-testid="stAppSkeleton"]')
+      && [...document.images].every(img => img.complete)
+"""
+
+
+def wait_for_render(page: Page, timeout: float = 10_000) -> bool:
+    """Wait until the script run is over and Streamlit has drawn every element: no loading
+    skeletons (charts, images and tables show one for a moment after the run), images loaded.
+    Returns False instead of failing when that takes longer than `timeout`."""
+    deadline = time.monotonic() + timeout / 1000
+    while time.monotonic() < deadline:
+        if not is_running(page) and page.evaluate(_RENDERED_JS):
+            return True
+        page.wait_for_timeout(50)
+    return False
+
+
+def screenshot(page: Page, name: str, full_page: bool = False, settle: bool = True) -> Path:
+    """Save a PNG of the page as <artifacts>/<name>.png and return its path. With `settle`, first
+    wait (up to 10 s) for the page to finish rendering. Streamlit scrolls inside its main
+    container, not the document, so `full_page` temporarily makes the viewport as tall as the
+    content instead of using Playwright's full_page."""
     path = artifacts_path() / f"{safe_name(name)}.png"
+    if settle:
+        wait_for_render(page)
     if not full_page:
         page.screenshot(path=str(path))
         return path
@@ -100,19 +122,22 @@ def screenshot(page: Page, name: str, full_page: bool = False) -> Path:
     return path
 
 
-
 def canvas_locator(page: Page, key: str | None = "canvas") -> Locator:
-    """The interactive (upper) fabric.js canvas. With `key`, the one whose widget key starts with it."""
+    """The interactive (upper) fabric.js canvas: the one in the widget whose key starts with `key`
+    when there is such a widget on the page right now, else the first on the page."""
     if key:
         keyed = page.locator(f'[class*="st-key-{key}"] {CANVAS}')
-        return keyed.or_(page.locator(CANVAS)).first
+        if keyed.count():
+            return keyed.first
     return page.locator(CANVAS).first
 
 
 def find_canvas(page: Page, key: str | None = "canvas", timeout: float = 60_000) -> Locator:
-    """Wait until the drawing canvas is rendered and visible, scroll it into view, return it."""
+    """Wait until a drawing canvas is rendered, sized and the script run is over; scroll it into
+    view and return it."""
+    page.locator(CANVAS).first.wait_for(state="visible", timeout=timeout)
+    wait_for_idle(page, timeout)
     canvas = canvas_locator(page, key)
-    canvas.wait_for(state="visible", timeout=timeout)
     canvas.scroll_into_view_if_needed(timeout=timeout)
     deadline = time.monotonic() + timeout / 1000
     while True:  # fabric sizes the canvas after the component mounts
@@ -140,7 +165,7 @@ def _to_page(box: dict[str, float], point: Point) -> Point:
 def _densify(points: Sequence[Point], step: float = STEP_PX) -> list[Point]:
     """Points along the polyline, no two further apart than `step` pixels."""
     out = [points[0]]
-    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
         n = max(1, int(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 / step))
         out.extend((x0 + (x1 - x0) * i / n, y0 + (y1 - y0) * i / n) for i in range(1, n + 1))
     return out
@@ -201,9 +226,27 @@ def page_text(page: Page, limit: int = 2000) -> str:
     return text[:limit]
 
 
+def script_state(page: Page) -> str | None:
+    """Streamlit's script state, from `data-test-script-state` on stApp: "initial", "running",
+    "notRunning", "rerunRequested", ... (None if the app root is not there)."""
+    return page.evaluate(
+        "() => { const app = document.querySelector('[data-testid=\"stApp\"]');"
+        " return app ? app.getAttribute('data-test-script-state') : null; }"
+    )
+
+
 def is_running(page: Page) -> bool:
-    """Whether Streamlit is rerunning the script (the status widget shows "Running...")."""
-    return page.locator('[data-testid="stStatusWidget"]').filter(has_text=re.compile("Running", re.I)).count() > 0
+    """Whether Streamlit is running (or about to rerun) the script."""
+    return script_state(page) in ("running", "rerunRequested", "initial")
+
+
+def wait_for_idle(page: Page, timeout: float = 60_000) -> None:
+    """Wait until the script run is over, so the page shows everything this run draws."""
+    deadline = time.monotonic() + timeout / 1000
+    while is_running(page):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the script is still {script_state(page)!r} after {timeout / 1000:.0f} s")
+        page.wait_for_timeout(50)
 
 
 def wait_for_answer(page: Page, timeout: float = 30_000, previous: str | None = None) -> str:
@@ -215,11 +258,10 @@ def wait_for_answer(page: Page, timeout: float = 30_000, previous: str | None = 
     while time.monotonic() < deadline:
         last = read_answer(page)
         if last and last.lower() != EMPTY_TEXT.lower() and last != previous and not is_running(page):
-            page.wait_for_timeout(150)  # settle: the same answer after the rerun finished
-            again = read_answer(page)
-            if again == last and not is_running(page):
+            page.wait_for_timeout(100)  # settle: still the same answer, still no rerun
+            if read_answer(page) == last and not is_running(page):
                 return last
-        page.wait_for_timeout(100)
+        page.wait_for_timeout(50)
     raise AssertionError(f"no answer within {timeout / 1000:.0f} s; the answer area shows {last!r}.\nPage:\n{page_text(page)}")
 
 
@@ -229,9 +271,9 @@ def wait_for_empty(page: Page, timeout: float = 30_000) -> None:
     last = None
     while time.monotonic() < deadline:
         last = read_answer(page)
-        if last and last.lower() == EMPTY_TEXT.lower():
+        if last and last.lower() == EMPTY_TEXT.lower() and not is_running(page):
             return
-        page.wait_for_timeout(100)
+        page.wait_for_timeout(50)
     raise AssertionError(f"the answer area never showed {EMPTY_TEXT!r}; it shows {last!r}.\nPage:\n{page_text(page)}")
 
 
@@ -259,7 +301,10 @@ __all__ = [
     "read_answer",
     "safe_name",
     "screenshot",
+    "script_state",
     "touch_draw",
     "wait_for_answer",
     "wait_for_empty",
+    "wait_for_idle",
+    "wait_for_render",
 ]

@@ -7,6 +7,7 @@ import time
 
 import pytest
 from playwright.sync_api import Page, expect
+
 from strokes import DIGIT_STROKES
 
 from .canvas_helpers import (
