@@ -106,6 +106,7 @@ def page() -> None:
         st.info("Open **Train** in the menu to train a new model, or pick another model there.")
         return
     model = recognizer(selected_model())
+    st.caption(f"Reading with the model **{selected_model().stem}**: pick another in the menu.")
 
     drawing_column, answer_column = st.columns(2, gap="large")
     with drawing_column:
