@@ -67,3 +67,19 @@ def evaluation(path: Path) -> Evaluation | None:
 
 def apply_style() -> None:
     st.html(f"<style>{STYLESHEET.read_text()}</style>")
+
+
+def training_curves(history: list[dict]) -> None:
+    """Loss and accuracy, train against validation, side by side."""
+    epochs = [h["epoch"] for h in history]
+    for column, metric in zip(st.columns(2), ("loss", "accuracy"), strict=True):
+        column.line_chart(
+            {
+                "epoch": epochs,
+                "train": [h[f"train_{metric}"] for h in history],
+                "validation": [h[f"val_{metric}"] for h in history],
+            },
+            x="epoch",
+            y=["train", "validation"],
+            y_label=metric,
+        )

@@ -11,7 +11,16 @@ import streamlit as st
 
 from digitrec.card import read_card
 from digitrec.history import load_history
-from webapp.common import apply_style, evaluation, mnist_test, model_choices, model_problem, recognizer, selected_model
+from webapp.common import (
+    apply_style,
+    evaluation,
+    mnist_test,
+    model_choices,
+    model_problem,
+    recognizer,
+    selected_model,
+    training_curves,
+)
 
 MISTAKES_SHOWN = 32
 
@@ -76,20 +85,7 @@ def _show_history(path: Path) -> None:
         st.caption("No training history was saved with this model.")
         return
     st.markdown("**Training curves**")
-    epochs = [h["epoch"] for h in history]
-    left, right = st.columns(2)
-    left.line_chart(
-        {"epoch": epochs, "train": [h["train_loss"] for h in history], "validation": [h["val_loss"] for h in history]},
-        x="epoch",
-        y=["train", "validation"],
-        y_label="loss",
-    )
-    right.line_chart(
-        {"epoch": epochs, "train": [h["train_accuracy"] for h in history], "validation": [h["val_accuracy"] for h in history]},
-        x="epoch",
-        y=["train", "validation"],
-        y_label="accuracy",
-    )
+    training_curves(history)
 
 
 def _digit_grid(indices: np.ndarray, captions: list[str]) -> None:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from digitrec.config import ARCHITECTURE_NAMES, TrainConfig
 from digitrec.jobs import start_training
-from webapp.common import apply_style, model_problem, models_dir, selected_model
+from webapp.common import apply_style, model_problem, models_dir, selected_model, training_curves
 
 RUNS_DIR = Path("runs")
 
@@ -30,24 +30,7 @@ def _live_progress() -> None:
         if job.cancel_requested.is_set():
             st.caption("Cancelling after the current step...")
     if progress:
-        epochs = [p["epoch"] for p in progress]
-        left, right = st.columns(2)
-        left.line_chart(
-            {"epoch": epochs, "train": [p["train_loss"] for p in progress], "validation": [p["val_loss"] for p in progress]},
-            x="epoch",
-            y=["train", "validation"],
-            y_label="loss",
-        )
-        right.line_chart(
-            {
-                "epoch": epochs,
-                "train": [p["train_accuracy"] for p in progress],
-                "validation": [p["val_accuracy"] for p in progress],
-            },
-            x="epoch",
-            y=["train", "validation"],
-            y_label="accuracy",
-        )
+        training_curves(progress)
     if not job.running:
         if job.state == "done":
             st.success(job.message)
