@@ -30,10 +30,11 @@ TARGETS = (0.98, 0.99, 0.995)
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--architectures", nargs="+", default=["compact", "original"])
-parser.add_argument("--epochs", type=int, default=4, help="length of the one-cycle schedule")
+parser.add_argument("--epochs", type=int, default=3, help="length of the one-cycle schedule")
 parser.add_argument("--evals-per-epoch", type=int, default=8)
 parser.add_argument("--budget", type=float, default=600, help="training seconds per network at most")
 parser.add_argument("--json", type=Path, help="also write the results here")
+parser.add_argument("--save", type=Path, help="keep each trained model here as <network>.onnx (with its card)")
 args = parser.parse_args()
 
 test = load_split("test")
@@ -61,7 +62,9 @@ def measure(architecture: str) -> dict:
 
     config = TrainConfig(architecture=architecture, epochs=args.epochs, evals_per_epoch=args.evals_per_epoch)
     with tempfile.TemporaryDirectory() as tmp:
-        train(config, Path(tmp) / "m.onnx", Path(tmp) / "m.pt", callback=on_progress, show_progress=False)
+        output = (args.save or Path(tmp)) / f"{architecture}.onnx"
+        command = f"benchmarks/training_speed.py --epochs {args.epochs} --budget {args.budget:.0f}"
+        train(config, output, Path(tmp) / "m.pt", callback=on_progress, show_progress=False, command=command)
     return {"reached_s": {str(t): reached.get(t) for t in TARGETS}, "curve": curve}
 
 
