@@ -25,7 +25,8 @@ MIN_INK_FRACTION = 0.0005  # less ink than this (of the image area) is "nothing 
 SPECK_FRACTION = 0.05  # ink blobs smaller than this fraction of the largest are dust, not digit
 BOX = 20  # MNIST fits each digit into 20x20...
 FRAME = 28  # ...centred by mass in 28x28
-TARGET_STROKE = 2.2  # typical MNIST stroke width at 28x28, in pixels
+TARGET_STROKE = 2.8  # typical MNIST stroke width at 28x28, in pixels (2 * area / perimeter; median 3.1)
+DETAIL = 4 * BOX  # stroke width is normalised at this resolution
 
 ImageInput = str | os.PathLike | bytes | Image.Image | np.ndarray
 
@@ -105,16 +106,14 @@ def to_array(source: ImageInput) -> np.ndarray:
     return array / 255.0 if array.max() > 1.0 else array
 
 
-def _shrink(array: np.ndarray) -> np.ndarray:
-    """Shrink huge images (area-averaging) so the rest costs the same for any input size."""
-    h, w = array.shape[:2]
+def _shrink(ink: np.ndarray) -> np.ndarray:
+    """Shrink a large ink map (area-averaging) so the rest costs the same for any input size."""
+    h, w = ink.shape
     if max(h, w) <= WORKING_SIZE:
-        return array
+        return ink
     scale = WORKING_SIZE / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    channels = [array] if array.ndim == 2 else [array[:, :, c] for c in range(array.shape[2])]
-    resized = [np.asarray(Image.fromarray(c).resize(size, Image.Resampling.BOX)) for c in channels]
-    return resized[0] if array.ndim == 2 else np.stack(resized, axis=2)
+    return np.asarray(Image.fromarray(ink).resize(size, Image.Resampling.BOX))
 
 
 def ink_contrast(array: np.ndarray) -> np.ndarray:
@@ -128,7 +127,7 @@ def ink_contrast(array: np.ndarray) -> np.ndarray:
         luminance = array
     else:
         luminance = array[:, :, :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        if array.shape[2] == 4:
+        if array.shape[2] == 4 and array[:, :, 3].min() < 1:
             alpha = array[:, :, 3]
             if alpha.max() <= 0:
                 return np.zeros_like(alpha)
@@ -137,7 +136,7 @@ def ink_contrast(array: np.ndarray) -> np.ndarray:
             luminance = luminance * alpha + backdrop * (1 - alpha)
     step = max(1, min(luminance.shape) // 64)  # a sample of ~4,000 pixels is enough for the median
     background = float(np.median(luminance[::step, ::step]))
-    return np.abs(luminance - background)
+    return np.abs(luminance - background).astype(np.float32)
 
 
 def _keep_digit_ink(ink: np.ndarray) -> np.ndarray | None:
@@ -168,23 +167,45 @@ def _stroke_width(mask: np.ndarray) -> float:
     return 2.0 * mask.sum() / max(1, boundary.sum())
 
 
-def _normalise_stroke(crop: np.ndarray, scale: float) -> np.ndarray:
-    """Thicken hair-thin strokes (a stylus on a big canvas) to an MNIST-like width once scaled."""
-    width = _stroke_width(crop > INK_THRESHOLD) * scale
-    if width >= 0.6 * TARGET_STROKE:
-        return crop
-    radius = max(1, round((TARGET_STROKE / scale - width / scale) / 2))
-    disk = np.add.outer(np.arange(-radius, radius + 1) ** 2, np.arange(-radius, radius + 1) ** 2) <= radius**2
-    return ndimage.grey_dilation(crop, footprint=disk)
+def _disk(radius: int) -> np.ndarray:
+    span = np.arange(-radius, radius + 1) ** 2
+    return np.add.outer(span, span) <= radius**2
+
+
+def _resize(image: np.ndarray, size: tuple[int, int], resample: Image.Resampling) -> np.ndarray:
+    """Resize a float image to (width, height), rescaled so its brightest pixel is 1 again."""
+    out = np.asarray(Image.fromarray(image.astype(np.float32)).resize(size, resample)).clip(0, 1)
+    return out / max(float(out.max()), 1e-6)
+
+
+def _normalise_stroke(crop: np.ndarray) -> np.ndarray:
+    """Bring the pen width to MNIST's: thicken a stylus's hair lines, thin a fat finger's.
+
+    `crop` is at most DETAIL pixels on its long side; its ink will be scaled to BOX."""
+    to_box = BOX / max(crop.shape)
+    mask = crop > INK_THRESHOLD
+    width = _stroke_width(mask) * to_box  # in pixels of the final 28x28
+    if width < 0.6 * TARGET_STROKE:
+        radius = round((TARGET_STROKE - width) / to_box / 2)
+        return ndimage.grey_dilation(crop, footprint=_disk(radius)) if radius else crop
+    if width > 1.6 * TARGET_STROKE:
+        radius = round((width - TARGET_STROKE) / to_box / 2)
+        thinner = ndimage.grey_erosion(crop, footprint=_disk(radius)) if radius else crop
+        # Never erase the digit: keep the thinner version only if most of its shape survives.
+        if (thinner > INK_THRESHOLD).sum() > 0.3 * mask.sum():
+            return thinner
+    return crop
 
 
 def _fit_and_centre(crop: np.ndarray) -> np.ndarray:
     h, w = crop.shape
+    if max(h, w) > DETAIL:  # work on the stroke width at a modest resolution: same result, far less work
+        shrink = DETAIL / max(h, w)
+        crop = _resize(crop, (max(1, round(w * shrink)), max(1, round(h * shrink))), Image.Resampling.BOX)
+        h, w = crop.shape
+    crop = _normalise_stroke(crop)
     scale = BOX / max(h, w)
-    crop = _normalise_stroke(crop, scale)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    small = np.asarray(Image.fromarray(crop.astype(np.float32)).resize(size, Image.Resampling.LANCZOS)).clip(0, 1)
-    small = small / max(float(small.max()), 1e-6)
+    small = _resize(crop, (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.LANCZOS)
     cy, cx = ndimage.center_of_mass(small)
     frame = np.zeros((FRAME, FRAME), dtype=np.float32)
     top = round(FRAME / 2 - cy)
@@ -199,14 +220,15 @@ def preprocess(source: ImageInput) -> Preprocessed:
     """Read any accepted image and return the 28x28 MNIST-style digit (or nothing drawn)."""
     array = to_array(source)
     original_height, original_width = array.shape[:2]
-    array = _shrink(array)
-    ink = _keep_digit_ink(ink_contrast(array))
+    ink = _shrink(ink_contrast(array))
+    shrunk_height, shrunk_width = ink.shape
+    ink = _keep_digit_ink(ink)
     if ink is None:
         return Preprocessed(image=None, box=None)
     rows = np.flatnonzero(ink.max(axis=1) > INK_THRESHOLD)
     cols = np.flatnonzero(ink.max(axis=0) > INK_THRESHOLD)
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     crop = ink[top:bottom, left:right]
-    fy, fx = original_height / array.shape[0], original_width / array.shape[1]
+    fy, fx = original_height / shrunk_height, original_width / shrunk_width
     box = (int(left * fx), int(top * fy), int(np.ceil(right * fx)), int(np.ceil(bottom * fy)))
     return Preprocessed(image=_fit_and_centre(crop), box=box)
