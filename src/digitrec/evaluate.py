@@ -57,3 +57,38 @@ def evaluate_split(model: Path | Recognizer, split: Split, with_tta: bool = True
     predictions = recognizer.probabilities(images).argmax(axis=1)
     tta_predictions = recognizer.probabilities(images, tta=True).argmax(axis=1) if with_tta else None
     return Evaluation(labels=split.labels, predictions=predictions, tta_predictions=tta_predictions)
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
+    """How far confidence is from accuracy, averaged over equal-width confidence bins."""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    error = 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            error += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return float(error)
+
+
+def _nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
+    scaled = logits / temperature
+    scaled = scaled - scaled.max(axis=1, keepdims=True)
+    log_probabilities = scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
+    return float(-log_probabilities[np.arange(len(labels)), labels].mean())
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Temperature scaling: the single T minimising the validation NLL of softmax(logits / T)
+    (golden-section search over log T). It changes confidences, never the predicted digit."""
+    low, high = np.log(0.05), np.log(20.0)
+    ratio = (np.sqrt(5) - 1) / 2
+    for _ in range(60):
+        a, b = high - ratio * (high - low), low + ratio * (high - low)
+        if _nll(logits, labels, np.exp(a)) < _nll(logits, labels, np.exp(b)):
+            high = b
+        else:
+            low = a
+    return float(np.exp((low + high) / 2))

@@ -95,12 +95,32 @@ def export_model(
 
     train_split = data.load_split("train", data_dir)
     _, validation = data.train_validation_split(train_split, config.validation_size, config.seed)
+    test = data.load_split("test", data_dir)
+    card["calibration"] = calibrate(model_path, validation, test)
+    card["temperature"] = card["calibration"]["temperature"]
+    write_card(card, model_path)
     card["metrics"] = {
         "validation": evaluate_split(model_path, validation, with_tta=False).summary(),
-        "test": evaluate_split(model_path, data.load_split("test", data_dir)).summary(),
+        "test": evaluate_split(model_path, test).summary(),
     }
     write_card(card, model_path)
     return model_path
+
+
+def calibrate(model_path: Path, validation: data.Split, test: data.Split) -> dict:
+    """Fit the softmax temperature on the validation split; report calibration error on test."""
+    from digitrec.evaluate import expected_calibration_error, fit_temperature
+    from digitrec.recognize import Recognizer, softmax
+
+    recognizer = Recognizer(model_path, threads=os.cpu_count() or 1)
+    temperature = fit_temperature(recognizer.logits(validation.images / 255.0), validation.labels)
+    test_logits = recognizer.logits(test.images / 255.0)
+    return {
+        "temperature": round(temperature, 4),
+        "fitted_on": "validation split",
+        "test_ece_before": round(expected_calibration_error(softmax(test_logits), test.labels), 5),
+        "test_ece_after": round(expected_calibration_error(softmax(test_logits / temperature), test.labels), 5),
+    }
 
 
 def export_checkpoint(checkpoint_path: Path, model_path: Path, data_dir: str | os.PathLike | None = None) -> Path:

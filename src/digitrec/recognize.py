@@ -98,9 +98,20 @@ class Recognizer:
                 out.append(self._run(batch))
         return np.concatenate(out) if out else np.zeros((0, 10), dtype=np.float32)
 
-    def _run(self, images: np.ndarray) -> np.ndarray:
-        x = ((images - self.mean) / self.std)[:, None, :, :].astype(np.float32)
+    def logits(self, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+        """(N, 28, 28) MNIST-style floats in [0, 1] -> (N, 10) raw network scores (for calibration)."""
+        if not self.outputs_logits:
+            raise ValueError(f"{self.model_path} outputs probabilities, not logits")
+        batches = [self._network(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
+        return np.concatenate(batches) if batches else np.zeros((0, 10), dtype=np.float32)
+
+    def _network(self, images: np.ndarray) -> np.ndarray:
+        x = ((images.astype(np.float32) - self.mean) / self.std)[:, None, :, :]
         (scores,) = self.session.run(None, {self.input_name: x})
+        return scores
+
+    def _run(self, images: np.ndarray) -> np.ndarray:
+        scores = self._network(images)
         return softmax(scores / self.temperature) if self.outputs_logits else scores
 
     def predict(self, source: ImageInput, tta: bool | None = None) -> Prediction:
