@@ -197,7 +197,8 @@ def _normalise_stroke(crop: np.ndarray) -> np.ndarray:
     return crop
 
 
-def _fit_and_centre(crop: np.ndarray) -> np.ndarray:
+def fit_and_centre(crop: np.ndarray) -> np.ndarray:
+    """A tight crop of one digit's ink -> the 28x28 MNIST-style image."""
     h, w = crop.shape
     if max(h, w) > DETAIL:  # work on the stroke width at a modest resolution: same result, far less work
         shrink = DETAIL / max(h, w)
@@ -216,19 +217,46 @@ def _fit_and_centre(crop: np.ndarray) -> np.ndarray:
     return frame
 
 
-def preprocess(source: ImageInput) -> Preprocessed:
-    """Read any accepted image and return the 28x28 MNIST-style digit (or nothing drawn)."""
+@dataclass(frozen=True)
+class InkMap:
+    """How far each pixel is from the background, specks removed, at a working resolution."""
+
+    ink: np.ndarray  # (h, w) float32 in [0, 1]
+    scale_x: float  # input pixels per ink-map pixel
+    scale_y: float
+
+    def box_in_input(self, top: int, bottom: int, left: int, right: int) -> tuple[int, int, int, int]:
+        """(left, top, right, bottom) in the input image's pixels."""
+        return (
+            int(left * self.scale_x),
+            int(top * self.scale_y),
+            int(np.ceil(right * self.scale_x)),
+            int(np.ceil(bottom * self.scale_y)),
+        )
+
+
+def read_ink(source: ImageInput) -> InkMap | None:
+    """Any accepted image -> its ink map; None when nothing is drawn."""
     array = to_array(source)
-    original_height, original_width = array.shape[:2]
+    height, width = array.shape[:2]
     ink = _shrink(ink_contrast(array))
-    shrunk_height, shrunk_width = ink.shape
+    scale_x, scale_y = width / ink.shape[1], height / ink.shape[0]
     ink = _keep_digit_ink(ink)
-    if ink is None:
-        return Preprocessed(image=None, box=None)
+    return None if ink is None else InkMap(ink, scale_x, scale_y)
+
+
+def crop_to_ink(ink: np.ndarray) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the pixels that count as ink."""
     rows = np.flatnonzero(ink.max(axis=1) > INK_THRESHOLD)
     cols = np.flatnonzero(ink.max(axis=0) > INK_THRESHOLD)
-    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    crop = ink[top:bottom, left:right]
-    fy, fx = original_height / shrunk_height, original_width / shrunk_width
-    box = (int(left * fx), int(top * fy), int(np.ceil(right * fx)), int(np.ceil(bottom * fy)))
-    return Preprocessed(image=_fit_and_centre(crop), box=box)
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def preprocess(source: ImageInput) -> Preprocessed:
+    """Read any accepted image and return the 28x28 MNIST-style digit (or nothing drawn)."""
+    ink_map = read_ink(source)
+    if ink_map is None:
+        return Preprocessed(image=None, box=None)
+    top, bottom, left, right = crop_to_ink(ink_map.ink)
+    image = fit_and_centre(ink_map.ink[top:bottom, left:right])
+    return Preprocessed(image=image, box=ink_map.box_in_input(top, bottom, left, right))

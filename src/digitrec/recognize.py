@@ -11,7 +11,8 @@ import onnxruntime as ort
 from scipy import ndimage
 
 from digitrec.card import default_model_path, load_verified_card
-from digitrec.preprocess import ImageInput, preprocess
+from digitrec.preprocess import ImageInput, Preprocessed, preprocess
+from digitrec.segment import segment_number
 
 DEFAULT_THRESHOLD = 0.5  # below this confidence the recognizer declines (digit None)
 
@@ -38,6 +39,22 @@ class Prediction:
             "confidence": round(self.confidence, 6),
             "top3": [[d, round(p, 6)] for d, p in self.top3],
             "status": self.status,
+        }
+
+
+@dataclass(frozen=True)
+class NumberReading:
+    digits: list[Prediction]  # left to right
+
+    @property
+    def text(self) -> str:
+        """The digits read, with "?" for each one the model is not sure of ("" when nothing is drawn)."""
+        return "".join("?" if d.digit is None else str(d.digit) for d in self.digits)
+
+    def to_json(self) -> dict:
+        return {
+            "number": self.text,
+            "digits": [{**d.to_json(), "box": list(d.box) if d.box else None} for d in self.digits],
         }
 
 
@@ -116,8 +133,14 @@ class Recognizer:
 
     def predict(self, source: ImageInput, tta: bool | None = None) -> Prediction:
         """Recognise the digit in one image (path, bytes, PIL image or numpy array)."""
+        return self._recognise(preprocess(source), self.tta if tta is None else tta)
+
+    def read_number(self, source: ImageInput, tta: bool | None = None) -> NumberReading:
+        """Read several digits written left to right: each digit's answer, confidence and box."""
         use_tta = self.tta if tta is None else tta
-        prepared = preprocess(source)
+        return NumberReading([self._recognise(digit, use_tta) for digit in segment_number(source)])
+
+    def _recognise(self, prepared: Preprocessed, use_tta: bool) -> Prediction:
         if prepared.image is None:
             return Prediction(None, 0.0, [0.0] * 10, [], None, "empty")
         image = prepared.image
