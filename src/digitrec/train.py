@@ -132,7 +132,7 @@ def train(
     generator = torch.Generator().manual_seed(config.seed)
     history: list[dict] = []
     best = {"val_accuracy": -1.0, "state": None, "epoch": 0}
-    start_epoch, elapsed_before = 0, 0.0
+    start_epoch, elapsed_before, epochs_without_improvement = 0, 0.0, 0
 
     if resume and checkpoint_path.exists():
         ckpt = torch.load(checkpoint_path, weights_only=False)
@@ -145,6 +145,7 @@ def train(
         generator.set_state(ckpt["generator"])
         torch.set_rng_state(ckpt["torch_rng"])
         history, best, start_epoch, elapsed_before = ckpt["history"], ckpt["best"], ckpt["epoch"], ckpt["elapsed_s"]
+        epochs_without_improvement = ckpt.get("epochs_without_improvement", 0)
         print(f"resuming from {checkpoint_path} after epoch {start_epoch}", file=sys.stderr)
 
     def export_best(path: Path = model_path) -> Path:
@@ -164,7 +165,6 @@ def train(
 
     checks = {round(steps_per_epoch * k / config.evals_per_epoch) for k in range(1, config.evals_per_epoch + 1)}
     started = time.perf_counter() - elapsed_before
-    epochs_without_improvement = 0
     stop_requested = False
     try:
         for epoch in range(start_epoch, config.epochs):
@@ -222,6 +222,10 @@ def train(
             bar.close()
             if stop_requested:  # mid-epoch: the checkpoint stays at the last whole epoch
                 break
+            # While the one-cycle learning rate is high, validation plateaus by design: patience
+            # only counts in the second half of the schedule, when the rate anneals.
+            annealing = epoch + 1 > config.epochs / 2
+            epochs_without_improvement = 0 if improved_this_epoch or not annealing else epochs_without_improvement + 1
 
             save_atomically(
                 {
@@ -234,12 +238,12 @@ def train(
                     "torch_rng": torch.get_rng_state(),
                     "history": history,
                     "best": best,
+                    "epochs_without_improvement": epochs_without_improvement,
                     "epoch": epoch + 1,
                     "elapsed_s": time.perf_counter() - started,
                 },
                 checkpoint_path,
             )
-            epochs_without_improvement = 0 if improved_this_epoch else epochs_without_improvement + 1
             if epochs_without_improvement >= config.patience:
                 print(f"early stop: no better validation accuracy for {config.patience} epochs", file=sys.stderr)
                 break
