@@ -49,3 +49,16 @@ def render(
         for px, py in points:  # round caps and joins, as a canvas with lineCap "round"
             draw.ellipse([px - pen / 2, py - pen / 2, px + pen / 2, py + pen / 2], fill=ink)
     return image
+
+
+def number_strokes(digits: str, gap: float = 0.15, wave: float = 0.0) -> list[list[tuple[float, float]]]:
+    """The strokes of several digits side by side, in units of the canvas height: `gap` between
+    the digits' boxes (negative: they overlap), `wave` moves every other digit up and down."""
+    strokes, left = [], 0.1
+    for i, char in enumerate(digits):
+        digit = DIGIT_STROKES[int(char)]
+        xs = [x for stroke in digit for x, _ in stroke]
+        shift_x, shift_y = left - min(xs), wave * (1 if i % 2 else -1)
+        strokes += [[(x + shift_x, y + shift_y) for x, y in stroke] for stroke in digit]
+        left += max(xs) - min(xs) + gap
+    return strokes

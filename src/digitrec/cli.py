@@ -16,7 +16,7 @@ import typer
 from digitrec.card import ModelError, default_model_path, read_card
 from digitrec.config import TrainConfig
 from digitrec.data import DataError
-from digitrec.preprocess import ImageError
+from digitrec.preprocess import ImageError, to_array
 
 app = typer.Typer(
     help="Handwritten digit recognition: train, evaluate and use a small CNN trained on MNIST.", no_args_is_help=True
@@ -44,6 +44,7 @@ def predict(
         bool, typer.Option("--no-tta", help="One pass instead of the 5-version test-time-augmentation ensemble")
     ] = False,
     threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Decline (digit null) below this confidence")] = 0.5,
+    number: Annotated[bool, typer.Option("--number", help="Read several digits written left to right")] = False,
     model: ModelOption = None,
 ) -> None:
     """Recognise the digit in each image. Unreadable inputs are reported; the others still answered."""
@@ -56,7 +57,10 @@ def predict(
     failures = 0
     for path in paths:
         try:
-            result = {"path": str(path), **recognizer.predict(path).to_json()}
+            image = to_array(path)  # read once, answer both ways
+            result = {"path": str(path), **recognizer.predict(image).to_json()}
+            if number:
+                result.update(recognizer.read_number(image).to_json())
         except ImageError as e:
             failures += 1
             result = {"path": str(path), "digit": None, "confidence": 0.0, "top3": [], "error": str(e)}
@@ -66,6 +70,9 @@ def predict(
             typer.secho(f"{path}: error: {result['error']}", fg=typer.colors.RED, err=True)
         elif result["status"] == "empty":
             print(f"{path}: nothing drawn")
+        elif number:
+            digits = ", ".join(f"{d['digit'] if d['digit'] is not None else '?'} {d['confidence']:.0%}" for d in result["digits"])
+            print(f"{path}: number {result['number']} ({digits})")
         else:
             alternatives = ", ".join(f"{d} {p:.1%}" for d, p in result["top3"])
             answer = result["digit"] if result["digit"] is not None else "not sure"

@@ -138,7 +138,8 @@ class Recognizer:
     def read_number(self, source: ImageInput, tta: bool | None = None) -> NumberReading:
         """Read several digits written left to right: each digit's answer, confidence and box."""
         use_tta = self.tta if tta is None else tta
-        return NumberReading([self._recognise(digit, use_tta) for digit in segment_number(source)])
+        digits = segment_number(source, score=self.probabilities)
+        return NumberReading([self._recognise(digit, use_tta) for digit in digits])
 
     def _recognise(self, prepared: Preprocessed, use_tta: bool) -> Prediction:
         if prepared.image is None:

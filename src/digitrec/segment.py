@@ -2,12 +2,13 @@
 
 Strokes that belong together stay together: connected ink blobs whose horizontal spans overlap
 are one digit (the bar of a 5, the two strokes of a 4, a 7's crossbar). Neighbours that touch
-come out as one blob much wider than a digit is tall; it is cut where the ink is thinnest.
+come out as one blob that reads poorly as a single digit; it is cut at one of its thinnest
+columns, the one where the recognizer reads both sides best.
 """
 
 from __future__ import annotations
 
-import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,8 +17,11 @@ from scipy import ndimage
 from digitrec.preprocess import INK_THRESHOLD, ImageInput, Preprocessed, crop_to_ink, fit_and_centre, read_ink
 
 OVERLAP_TO_MERGE = 0.5  # of the narrower span: blobs above each other are one digit
-WIDEST_DIGIT = 1.15  # width / height beyond which a blob must be several touching digits
-DIGIT_WIDTH = 0.7  # typical width / height of a digit, to guess how many touch
+MIN_SPLIT_ASPECT = 0.75  # blobs narrower than this times the digits' height are one digit
+CONFIDENT = 0.9  # a blob read this surely as one digit is not cut
+CUT_CANDIDATES = 6
+
+Scorer = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) images -> (N, 10) probabilities
 
 
 @dataclass
@@ -58,20 +62,65 @@ def _groups(labels: np.ndarray) -> list[_Group]:
     return sorted(merged, key=lambda g: g.left)
 
 
-def _cuts(ink: np.ndarray, pieces: int) -> list[int]:
-    """Columns where to cut `pieces` touching digits apart: the thinnest ink near even spacing."""
-    profile = ndimage.uniform_filter1d((ink > INK_THRESHOLD).sum(axis=0).astype(float), size=3)
-    width = ink.shape[1]
-    cuts = []
-    for k in range(1, pieces):
-        centre, reach = k * width / pieces, width / pieces / 3
-        low, high = int(max(1, centre - reach)), int(min(width - 1, centre + reach)) + 1
-        cuts.append(low + int(np.argmin(profile[low:high])))
-    return cuts
+def _cut_candidates(own: np.ndarray) -> list[int]:
+    """Columns where two touching digits may meet: where the ink is thinnest, away from the edges."""
+    profile = ndimage.uniform_filter1d((own > INK_THRESHOLD).sum(axis=0).astype(float), size=3)
+    width = own.shape[1]
+    inner = np.arange(int(0.15 * width), int(0.85 * width) + 1)
+    if len(inner) == 0:
+        return []
+    ranked = inner[np.argsort(profile[inner], kind="stable")]
+    chosen: list[int] = []
+    for column in ranked:  # the thinnest columns, not all side by side
+        if all(abs(column - c) > width / 12 for c in chosen):
+            chosen.append(int(column))
+        if len(chosen) == CUT_CANDIDATES:
+            break
+    return chosen
 
 
-def segment_number(source: ImageInput) -> list[Preprocessed]:
-    """One MNIST-style 28x28 image (and its box in the input) per digit, left to right."""
+def _split(own: np.ndarray, left: int, score: Scorer, height: float, depth: int = 3) -> list[tuple[int, int]]:
+    """Column ranges (in the caller's coordinates) of the digits in one blob of touching ink.
+
+    A blob that reads confidently as one digit, or is narrow, stays whole; otherwise it is cut
+    where the two sides read best, and each side is looked at again."""
+    width = own.shape[1]
+    if depth == 0 or width < MIN_SPLIT_ASPECT * height:
+        return [(left, left + width)]
+    cuts = _cut_candidates(own)
+    images = [_digit_image(own)] + [_digit_image(side) for c in cuts for side in (own[:, :c], own[:, c:])]
+    confidence = score(np.stack(images)).max(axis=1)
+    whole, sides = confidence[0], confidence[1:].reshape(-1, 2).min(axis=1)
+    if whole >= CONFIDENT or not cuts or sides.max() <= whole:
+        return [(left, left + width)]
+    cut = cuts[int(sides.argmax())]
+    return _split(_trim(own[:, :cut]), left, score, height, depth - 1) + _split(
+        _trim(own[:, cut:]), left + cut + _leading_blank(own[:, cut:]), score, height, depth - 1
+    )
+
+
+def _leading_blank(part: np.ndarray) -> int:
+    return int(np.argmax(part.max(axis=0) > INK_THRESHOLD))
+
+
+def _trim(part: np.ndarray) -> np.ndarray:
+    """Drop empty columns on either side (rows stay, so heights remain comparable)."""
+    columns = np.flatnonzero(part.max(axis=0) > INK_THRESHOLD)
+    return part[:, columns[0] : columns[-1] + 1]
+
+
+def _digit_image(part: np.ndarray) -> np.ndarray:
+    if part.max() <= INK_THRESHOLD:
+        return np.zeros((28, 28), dtype=np.float32)
+    top, bottom, left, right = crop_to_ink(part)
+    return fit_and_centre(part[top:bottom, left:right])
+
+
+def segment_number(source: ImageInput, score: Scorer) -> list[Preprocessed]:
+    """One MNIST-style 28x28 image (and its box in the input) per digit, left to right.
+
+    `score` maps (N, 28, 28) images to (N, 10) probabilities: touching digits are cut where
+    the recognizer reads both sides best."""
     ink_map = read_ink(source)
     if ink_map is None:
         return []
@@ -80,13 +129,11 @@ def segment_number(source: ImageInput) -> list[Preprocessed]:
     nearest = ndimage.distance_transform_edt(labels == 0, return_distances=False, return_indices=True)
     owner = labels[tuple(nearest)] * (ink_map.ink > 0)
     groups = _groups(labels)
-    height = float(np.median([g.height for g in groups]))
+    height = float(np.median([g.height for g in groups]))  # of a digit, in this drawing
     digits = []
     for group in groups:
         own = np.where(np.isin(owner, group.labels), ink_map.ink, 0.0)[group.top : group.bottom, group.left : group.right]
-        pieces = round(group.width / (DIGIT_WIDTH * height)) if group.width > WIDEST_DIGIT * height else 1
-        edges = [0, *_cuts(own, pieces), group.width] if pieces > 1 else [0, group.width]
-        for start, stop in itertools.pairwise(edges):
+        for start, stop in _split(own, 0, score, height):
             part = np.zeros_like(own)
             part[:, start:stop] = own[:, start:stop]
             if part.max() <= INK_THRESHOLD:
