@@ -119,11 +119,6 @@ def test_undo_removes_the_last_stroke_from_the_canvas(page: Page):
     assert_no_exception(page)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app bug: after the app's Undo the canvas is remounted with initial_drawing, and the component sends "
-    "no image until the next stroke, so the page shows 'Draw a digit' (and Predict does nothing) next to a drawing",
-)
 def test_after_undo_the_answer_reads_the_remaining_stroke(page: Page):
     one_stroke, _, _, _ = _draw_seven_stroke_by_stroke(page)
     click_and_wait(page, app_button(page, "Undo"))
