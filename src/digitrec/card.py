@@ -7,9 +7,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 
 from digitrec.files import write_bytes_atomically
+from digitrec.history import history_paths
 
 MODEL_ENV_VAR = "DIGITREC_MODEL"
 DEFAULT_MODEL = Path("models/digitrec.onnx")
@@ -87,3 +89,14 @@ def find_models(directory: Path) -> list[Path]:
     """The ONNX models in a directory that have a card beside them, the default one first."""
     models = sorted(p for p in Path(directory).glob("*.onnx") if card_path(p).exists())
     return sorted(models, key=lambda p: p.name != DEFAULT_MODEL.name)
+
+
+def move_model(source: Path, target: Path) -> None:
+    """Move a model and the files beside it (history, curves, card) into place, its card last:
+    until the card is there, the model is not listed (see find_models). Within one file
+    system each move is a rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    moves = [*zip(history_paths(source), history_paths(target), strict=True), (source, target)]
+    for old, new in [*moves, (card_path(source), card_path(target))]:
+        if old.exists():
+            shutil.move(old, new)

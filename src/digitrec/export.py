@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import platform
+import tempfile
 import warnings
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from pathlib import Path
 import torch
 
 from digitrec import data
-from digitrec.card import sha256_file, write_card
+from digitrec.card import move_model, sha256_file, write_card
 from digitrec.config import MNIST_MEAN, MNIST_STD, AugmentConfig, TrainConfig
 from digitrec.files import write_bytes_atomically
 from digitrec.history import save_history
@@ -53,10 +54,30 @@ def export_model(
     command: str | None,
     data_dir: str | os.PathLike | None = None,
 ) -> Path:
-    """Write `model_path` (ONNX) and its card, then measure it and complete the card."""
+    """Write `model_path` (ONNX), its history and its measured card.
+
+    All are made in a staging folder beside the target and moved into place together, the card
+    last, so nobody ever sees a new model with an old or unfinished card."""
+    target = Path(model_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.stem}.staging.") as staging:
+        staged = Path(staging) / target.name
+        _write_measured(model, staged, config, history, best_epoch, command, data_dir)
+        move_model(staged, target)
+    return target
+
+
+def _write_measured(
+    model: torch.nn.Module,
+    model_path: Path,
+    config: TrainConfig,
+    history: list[dict],
+    best_epoch: int,
+    command: str | None,
+    data_dir: str | os.PathLike | None,
+) -> None:
     from digitrec.evaluate import evaluate_split  # onnxruntime side: the exported file, not torch
 
-    model_path = Path(model_path)
     write_bytes_atomically(model_path, onnx_bytes(model))
     csv_path, png_path = save_history(history, model_path)
     card = {
@@ -98,13 +119,12 @@ def export_model(
     test = data.load_split("test", data_dir)
     card["calibration"] = calibrate(model_path, validation, test)
     card["temperature"] = card["calibration"]["temperature"]
-    write_card(card, model_path)
+    write_card(card, model_path)  # the temperature is part of the model: measure with it
     card["metrics"] = {
         "validation": evaluate_split(model_path, validation, with_tta=False).summary(),
         "test": evaluate_split(model_path, test).summary(),
     }
     write_card(card, model_path)
-    return model_path
 
 
 def calibrate(model_path: Path, validation: data.Split, test: data.Split) -> dict:

@@ -4,15 +4,13 @@ appears in models/ only when the run finishes. A failed or cancelled run changes
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from digitrec.card import card_path
+from digitrec.card import move_model
 from digitrec.config import TrainConfig
-from digitrec.history import history_paths
 
 
 @dataclass
@@ -39,16 +37,6 @@ def new_model_path(models_dir: Path, architecture: str) -> Path:
     return models_dir / f"{architecture}-{stamp}.onnx"
 
 
-def _publish(trained: Path, target: Path) -> None:
-    """Move the model and its files into place, its card last: until the card is there, the
-    model is not listed (see card.find_models). Within one file system each move is a rename."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    moves = [*zip(history_paths(trained), history_paths(target), strict=True), (trained, target)]
-    for source, destination in [*moves, (card_path(trained), card_path(target))]:
-        if source.exists():
-            shutil.move(source, destination)
-
-
 def _run(job: TrainingJob, data_dir: str | os.PathLike | None) -> None:
     from digitrec.train import Progress, train  # torch: only once a run is started
 
@@ -64,7 +52,7 @@ def _run(job: TrainingJob, data_dir: str | os.PathLike | None) -> None:
         if job.cancel_requested.is_set():
             job.state, job.message = "cancelled", "Cancelled: no model was changed."
             return
-        _publish(trained, job.target)
+        move_model(trained, job.target)
         job.state, job.message = "done", f"New model {job.target.name} is ready and in use."
     except Exception as e:  # reported in the app; models/ is untouched
         job.state, job.message = "failed", f"Training failed: {e}"
