@@ -45,15 +45,10 @@ import argparse
 import json
 import os
 import platform
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +57,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests")]  # tests/strokes.py and tests/browser/canvas_helpers.py
 
+from browser.app_server import CHROMIUM_ARGS, chromium_path, free_port, launch, stop, wait_healthy  # noqa: E402
 from browser.canvas_helpers import (  # noqa: E402
     draw_strokes,
     find_canvas,
@@ -71,17 +67,6 @@ from browser.canvas_helpers import (  # noqa: E402
 )
 from strokes import DIGIT_STROKES  # noqa: E402
 
-APP = REPO / "app.py"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 1280, "height": 900}
 SINGLE_STROKE_DIGITS = [d for d in range(10) if len(DIGIT_STROKES[d]) == 1]
 TTA_TOGGLE = "Ensemble of 5 (test-time augmentation)"
@@ -116,71 +101,6 @@ empty => {
 
 
 # --- the server -----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200 and response.read().decode().strip() == "ok"
-    except OSError:
-        return False
-
-
-def launch(port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen:
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.headless", "true",
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    with log_path.open("ab") as log:
-        return subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def wait_healthy(process: subprocess.Popen, url: str, log_path: Path, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not healthy(url):
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {process.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"streamlit not healthy after {timeout_s:.0f} s:\n{log_path.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.02)
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    for sig, wait_s in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-# --- the browser ----------------------------------------------------------------------------------
-
-
-def chromium_path(explicit: str | None) -> str:
-    for candidate in (explicit, os.environ.get("DIGITREC_CHROMIUM")):
-        if candidate:
-            return candidate
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    sys.exit("no chromium: apt-get install chromium, or pass --chromium / set $DIGITREC_CHROMIUM")
 
 
 def open_page(browser: Browser, url: str, timeout_ms: float) -> Page:
@@ -304,7 +224,11 @@ def main() -> int:
     rows: list[tuple[str, str, dict[str, float]]] = []
     server = None
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(args.chromium), headless=True, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(
+            executable_path=chromium_path(args.chromium) or sys.exit("no chromium: apt-get install chromium, or pass --chromium"),
+            headless=True,
+            args=CHROMIUM_ARGS,
+        )
         try:
             total, up, page_part = [], [], []
             for i in range(args.starts):

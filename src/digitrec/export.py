@@ -58,73 +58,61 @@ def export_model(
 
     All are made in a staging folder beside the target and moved into place together, the card
     last, so nobody ever sees a new model with an old or unfinished card."""
+    from digitrec.evaluate import evaluate_split  # onnxruntime side: the exported file, not torch
+
     target = Path(model_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.stem}.staging.") as staging:
-        staged = Path(staging) / target.name
-        _write_measured(model, staged, config, history, best_epoch, command, data_dir)
-        move_model(staged, target)
+        model_path = Path(staging) / target.name
+        write_bytes_atomically(model_path, onnx_bytes(model))
+        csv_path, png_path = save_history(history, model_path)
+        card = {
+            "onnx": model_path.name,
+            "sha256": sha256_file(model_path),
+            "size_bytes": model_path.stat().st_size,
+            "input": {
+                "name": INPUT_NAME,
+                "shape": ["batch", 1, 28, 28],
+                "dtype": "float32",
+                "mean": MNIST_MEAN,
+                "std": MNIST_STD,
+                "description": "(pixels / 255 - mean) / std of a 28x28 MNIST-style image: white digit on black, "
+                "fitted into 20x20 and centred by centre of mass",
+            },
+            "output": "logits",
+            "output_name": OUTPUT_NAME,
+            "temperature": 1.0,
+            "architecture": config.architecture,
+            "parameters": count_parameters(model),
+            "training": {
+                "command": command,
+                "settings": asdict(config),
+                "best_epoch": best_epoch,
+                "epochs_run": int(history[-1]["epoch"] + 0.5) if history else 0,
+                "train_time_s": round(history[-1]["elapsed_s"], 1) if history else None,
+                "history_csv": csv_path.name if csv_path.exists() else None,
+                "curves_png": png_path.name if png_path.exists() else None,
+                "torch": torch.__version__,
+                "machine": f"{platform.machine()}, {os.cpu_count()} CPU threads",
+            },
+            "data": {"name": "MNIST", "sha256_of_decompressed_files": data.dataset_checksums()},
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        write_card(card, model_path)
+
+        train_split = data.load_split("train", data_dir)
+        _, validation = data.train_validation_split(train_split, config.validation_size, config.seed)
+        test = data.load_split("test", data_dir)
+        card["calibration"] = calibrate(model_path, validation, test)
+        card["temperature"] = card["calibration"]["temperature"]
+        write_card(card, model_path)  # the temperature is part of the model: measure with it
+        card["metrics"] = {
+            "validation": evaluate_split(model_path, validation, with_tta=False).summary(),
+            "test": evaluate_split(model_path, test).summary(),
+        }
+        write_card(card, model_path)
+        move_model(model_path, target)
     return target
-
-
-def _write_measured(
-    model: torch.nn.Module,
-    model_path: Path,
-    config: TrainConfig,
-    history: list[dict],
-    best_epoch: int,
-    command: str | None,
-    data_dir: str | os.PathLike | None,
-) -> None:
-    from digitrec.evaluate import evaluate_split  # onnxruntime side: the exported file, not torch
-
-    write_bytes_atomically(model_path, onnx_bytes(model))
-    csv_path, png_path = save_history(history, model_path)
-    card = {
-        "onnx": model_path.name,
-        "sha256": sha256_file(model_path),
-        "size_bytes": model_path.stat().st_size,
-        "input": {
-            "name": INPUT_NAME,
-            "shape": ["batch", 1, 28, 28],
-            "dtype": "float32",
-            "mean": MNIST_MEAN,
-            "std": MNIST_STD,
-            "description": "(pixels / 255 - mean) / std of a 28x28 MNIST-style image: white digit on black, "
-            "fitted into 20x20 and centred by centre of mass",
-        },
-        "output": "logits",
-        "output_name": OUTPUT_NAME,
-        "temperature": 1.0,
-        "architecture": config.architecture,
-        "parameters": count_parameters(model),
-        "training": {
-            "command": command,
-            "settings": asdict(config),
-            "best_epoch": best_epoch,
-            "epochs_run": int(history[-1]["epoch"] + 0.5) if history else 0,
-            "train_time_s": round(history[-1]["elapsed_s"], 1) if history else None,
-            "history_csv": csv_path.name if csv_path.exists() else None,
-            "curves_png": png_path.name if png_path.exists() else None,
-            "torch": torch.__version__,
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPU threads",
-        },
-        "data": {"name": "MNIST", "sha256_of_decompressed_files": data.dataset_checksums()},
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    write_card(card, model_path)
-
-    train_split = data.load_split("train", data_dir)
-    _, validation = data.train_validation_split(train_split, config.validation_size, config.seed)
-    test = data.load_split("test", data_dir)
-    card["calibration"] = calibrate(model_path, validation, test)
-    card["temperature"] = card["calibration"]["temperature"]
-    write_card(card, model_path)  # the temperature is part of the model: measure with it
-    card["metrics"] = {
-        "validation": evaluate_split(model_path, validation, with_tta=False).summary(),
-        "test": evaluate_split(model_path, test).summary(),
-    }
-    write_card(card, model_path)
 
 
 def calibrate(model_path: Path, validation: data.Split, test: data.Split) -> dict:

@@ -13,39 +13,21 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
+from .app_server import CHROMIUM_ARGS, chromium_path, free_port, launch, stop, wait_healthy
 from .canvas_helpers import artifacts_path, safe_name, screenshot
 
 __all__ = ["screenshot"]  # tests import it from canvas_helpers; re-exported here for convenience
 
-REPO = Path(__file__).resolve().parents[2]
-APP = REPO / "app.py"
 BROWSER_DIR = Path(__file__).resolve().parent
 
 SERVER_START_TIMEOUT_S = 60
 PAGE_TIMEOUT_MS = 60_000  # first load compiles the component bundle; the machine may be busy
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {
     "viewport": {"width": 390, "height": 844},
@@ -95,79 +77,25 @@ def timings(artifacts_dir: Path) -> Iterator[dict[str, float]]:
 # --- the app --------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200 and response.read().decode().strip() == "ok"
-    except OSError:
-        return False
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    for sig, wait_s in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(process.pid, sig)  # the server's own process group: it and anything it started
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 @pytest.fixture(scope="session")
 def app_url(artifacts_dir: Path) -> Iterator[str]:
     """Start `streamlit run app.py` on a free loopback port; yield its URL; stop it at the end."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.headless", "true",
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
     log_path = artifacts_dir / "streamlit.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=REPO, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    log_path.unlink(missing_ok=True)
+    process = launch(port, os.environ.copy(), log_path)
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while not _healthy(url):
-            if process.poll() is not None:
-                pytest.fail(f"streamlit exited with {process.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"streamlit not healthy after {SERVER_START_TIMEOUT_S} s:\n{log_path.read_text(errors='replace')[-3000:]}"
-                )
-            time.sleep(0.25)
+        try:
+            wait_healthy(process, url, log_path, SERVER_START_TIMEOUT_S)
+        except RuntimeError as e:
+            pytest.fail(str(e))
         yield url
     finally:
-        _stop(process)
+        stop(process)
 
 
 # --- the browser ----------------------------------------------------------------------------------
-
-
-def chromium_path() -> str | None:
-    explicit = os.environ.get("DIGITREC_CHROMIUM")
-    if explicit:
-        return explicit
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 @pytest.fixture(scope="session")
