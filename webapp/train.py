@@ -59,7 +59,7 @@ def page() -> None:
     with st.form("training"):
         architecture = st.selectbox("Network", ARCHITECTURE_NAMES, help="compact: the default; original: the first design")
         epochs = st.slider("Epochs", 1, 30, 3, help="The shipped model trained for 20; 3 reaches about 99.4% on this CPU")
-        patience = st.slider("Stop early after this many epochs without a better validation accuracy", 1, 10, 3)
+        patience = st.slider("Stop early after this many epochs without a lower validation loss", 1, 10, 3)
         started = st.form_submit_button(
             "Retrain" if problem is None else "Train a model", type="primary", disabled=job is not None and job.running
         )

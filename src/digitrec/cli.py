@@ -111,7 +111,10 @@ def train(
     batch_size: Annotated[int, typer.Option(min=8)] = TrainConfig.batch_size,
     lr: Annotated[float, typer.Option(min=0.0, help="Peak learning rate (one-cycle, AdamW)")] = TrainConfig.lr,
     patience: Annotated[
-        int, typer.Option(min=1, help="Stop after this many epochs without a better validation accuracy")
+        int,
+        typer.Option(
+            min=1, help="Stop after this many annealing epochs without a lower validation loss"
+        ),
     ] = TrainConfig.patience,
     validation_size: Annotated[
         int, typer.Option(min=100, help="Training images held out for validation")
@@ -125,7 +128,7 @@ def train(
     resume: Annotated[bool, typer.Option(help="Continue from the checkpoint")] = False,
     data_dir: DataOption = None,
 ) -> None:
-    """Train a network on MNIST and export the best (by validation accuracy) to ONNX with its card."""
+    """Train a network on MNIST and export the best weights (by validation loss) to ONNX with its card."""
     from digitrec.train import command_line
     from digitrec.train import train as run_training
 

@@ -32,7 +32,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     ema_decay: float = 0.999
     validation_size: int = 5000
-    patience: int = 5  # epochs without a better validation accuracy before stopping
+    patience: int = 5  # annealing epochs without a lower validation loss before stopping
     seed: int = 0
     train_limit: int | None = None  # train on the first N training images only (quick runs, tests)
     evals_per_epoch: int = 1  # validation checks per epoch (benchmarks want finer timing)

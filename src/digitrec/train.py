@@ -1,4 +1,4 @@
-"""Train a network on MNIST, keep the best by validation accuracy, and export it.
+"""Train a network on MNIST, keep the best weights by validation loss, and export them.
 
 One function, `train`, reads top to bottom: carve a validation split from the 60,000 training
 images, train with batched augmentation and a one-cycle learning rate, keep an exponential
@@ -131,7 +131,9 @@ def train(
     )
     generator = torch.Generator().manual_seed(config.seed)
     history: list[dict] = []
-    best = {"val_accuracy": -1.0, "state": None, "epoch": 0}
+    # The weights kept are those with the lowest validation loss: at 99.4% the accuracy on 5,000
+    # images moves one image at a time and plateaus, while the loss still tells better from worse.
+    best = {"val_loss": float("inf"), "val_accuracy": 0.0, "state": None, "epoch": 0}
     start_epoch, elapsed_before, epochs_without_improvement = 0, 0.0, 0
 
     if resume and checkpoint_path.exists():
@@ -206,12 +208,13 @@ def train(
                     "elapsed_s": time.perf_counter() - started,
                 }
                 history.append(record)
-                if val_accuracy > best["val_accuracy"]:
-                    best = {"val_accuracy": val_accuracy, "state": copy.deepcopy(ema.module.state_dict()), "epoch": epoch + 1}
+                if val_loss < best["val_loss"]:
+                    state = copy.deepcopy(ema.module.state_dict())
+                    best = {"val_loss": val_loss, "val_accuracy": val_accuracy, "state": state, "epoch": epoch + 1}
                     improved_this_epoch = True
                 bar.write(
                     f"epoch {record['epoch']:.2f}: val loss {val_loss:.4f} acc {val_accuracy:.4f}"
-                    f" (best {best['val_accuracy']:.4f}), {record['elapsed_s']:.0f} s",
+                    f" (best: loss {best['val_loss']:.4f}, epoch {best['epoch']}), {record['elapsed_s']:.0f} s",
                     file=sys.stderr,
                 )
                 if callback is not None and callback(
@@ -245,7 +248,7 @@ def train(
                 checkpoint_path,
             )
             if epochs_without_improvement >= config.patience:
-                print(f"early stop: no better validation accuracy for {config.patience} epochs", file=sys.stderr)
+                print(f"early stop: no lower validation loss for {config.patience} epochs", file=sys.stderr)
                 break
     except BaseException as e:  # Ctrl-C or a crash: keep what was learned, then let it propagate
         if best["state"] is not None:
