@@ -29,7 +29,7 @@ def test_model_page_shows_the_card_curves_and_mistakes():
     app = AppTest.from_function(_model_page, default_timeout=180).run()
     assert not app.exception
     assert [m.label for m in app.metric][:2] == ["Test accuracy", "With test-time augmentation"]
-    assert float(app.metric[0].value.rstrip("%")) >= 99.7
+    assert float(app.metric[0].value.rstrip("%")) >= 99.6
     assert any("gets wrong" in m.value for m in app.markdown)
 
 
