@@ -27,9 +27,9 @@ st.sidebar.caption("digitrec: a small CNN trained on MNIST, served with ONNX Run
 
 navigation = st.navigation(
     [
-        st.Page(draw.page, title="Draw", icon="✍️", url_path="draw", default=True),
-        st.Page(model.page, title="Model", icon="📊", url_path="model"),
-        st.Page(train.page, title="Train", icon="🛠️", url_path="train"),
+        st.Page(draw.page, title="Draw", icon=":material/draw:", url_path="draw", default=True),
+        st.Page(model.page, title="Model", icon=":material/analytics:", url_path="model"),
+        st.Page(train.page, title="Train", icon=":material/model_training:", url_path="train"),
     ]
 )
 navigation.run()

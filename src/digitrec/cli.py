@@ -112,9 +112,7 @@ def train(
     lr: Annotated[float, typer.Option(min=0.0, help="Peak learning rate (one-cycle, AdamW)")] = TrainConfig.lr,
     patience: Annotated[
         int,
-        typer.Option(
-            min=1, help="Stop after this many annealing epochs without a lower validation loss"
-        ),
+        typer.Option(min=1, help="Stop after this many annealing epochs without a lower validation loss"),
     ] = TrainConfig.patience,
     validation_size: Annotated[
         int, typer.Option(min=100, help="Training images held out for validation")

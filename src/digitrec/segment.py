@@ -18,7 +18,8 @@ from digitrec.preprocess import INK_THRESHOLD, ImageInput, Preprocessed, crop_to
 
 OVERLAP_TO_MERGE = 0.5  # of the narrower span: blobs above each other are one digit
 MIN_SPLIT_ASPECT = 0.75  # blobs narrower than this times the digits' height are one digit
-CONFIDENT = 0.9  # a blob read this surely as one digit is not cut
+CONFIDENT = 0.9  # both sides of a cut must read at least this surely
+SURELY_SEVERAL = 0.95  # blobs this wide (width / the digits' height) are cut in any case
 CUT_CANDIDATES = 6
 
 Scorer = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) images -> (N, 10) probabilities
@@ -88,10 +89,14 @@ def _split(own: np.ndarray, left: int, score: Scorer, height: float, depth: int 
     if depth == 0 or width < MIN_SPLIT_ASPECT * height:
         return [(left, left + width)]
     cuts = _cut_candidates(own)
+    if not cuts:
+        return [(left, left + width)]
     images = [_digit_image(own)] + [_digit_image(side) for c in cuts for side in (own[:, :c], own[:, c:])]
     confidence = score(np.stack(images)).max(axis=1)
     whole, sides = confidence[0], confidence[1:].reshape(-1, 2).min(axis=1)
-    if whole >= CONFIDENT or not cuts or sides.max() <= whole:
+    # As wide as it is tall: hardly ever one digit. Narrower: cut only if both sides read better.
+    wide = width >= SURELY_SEVERAL * height
+    if not (wide or (sides.max() > whole and sides.max() >= CONFIDENT)):
         return [(left, left + width)]
     cut = cuts[int(sides.argmax())]
     return _split(_trim(own[:, :cut]), left, score, height, depth - 1) + _split(
