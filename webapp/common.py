@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from digitrec.card import ModelError, default_model_path, find_models, load_verified_card, read_card
+from digitrec.card import ModelError, card_path, default_model_path, find_models, load_verified_card, read_card
 from digitrec.data import DataError, Split, load_split
 from digitrec.evaluate import Evaluation, evaluate_split
 from digitrec.recognize import Recognizer
@@ -28,9 +28,18 @@ def model_choices() -> list[Path]:
 
 
 def model_problem(path: Path) -> str | None:
-    """Why this model cannot be used (missing, no card, checksum mismatch), or None."""
+    """Why this model cannot be used (missing, no card, checksum mismatch), or None.
+
+    Checked once per version of the files (their size and modification time), not on every
+    rerun: hashing the model each time a stroke ends would slow every answer down."""
+    stamps = tuple((p.stat().st_size, p.stat().st_mtime_ns) if p.exists() else None for p in (path, card_path(path)))
+    return _model_problem(str(path), stamps)
+
+
+@st.cache_data(max_entries=32)
+def _model_problem(path: str, stamps: tuple) -> str | None:
     try:
-        load_verified_card(path)
+        load_verified_card(Path(path))
     except ModelError as e:
         return str(e)
     return None

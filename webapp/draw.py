@@ -80,12 +80,18 @@ def _show_answer(prediction: Prediction | None, threshold: float) -> None:
         st.html(f'<div class="answer-digit" data-testid="answer">{answer}</div>')
     st.html(f'<div class="answer-meta" data-testid="confidence">Confidence {_confidence_text(prediction.confidence)}</div>')
     st.markdown("**Top 3:** " + " · ".join(f"{d} — {p:.1%}" for d, p in prediction.top3))
-    st.bar_chart(
-        {"digit": [str(d) for d in range(10)], "probability": prediction.probabilities},
-        x="digit",
-        y="probability",
-        height=180,
+    st.html(_probability_bars(prediction.probabilities))
+
+
+def _probability_bars(probabilities: list[float]) -> str:
+    """All ten probabilities as a bar chart in plain HTML: drawn at once, no chart library to wait for."""
+    top = int(np.argmax(probabilities))
+    bars = "".join(
+        f'<div class="bar-column" title="{d}: {p:.2%}"><div class="bar{" bar-top" if d == top else ""}"'
+        f' style="height:{max(p, 0.004) * 100:.1f}%"></div><span>{d}</span></div>'
+        for d, p in enumerate(probabilities)
     )
+    return f'<div class="bars" data-testid="probability-bars" aria-label="probability of each digit">{bars}</div>'
 
 
 def _show_what_the_model_saw(prediction: Prediction | None) -> None:

@@ -98,7 +98,8 @@ def ink_pixels(page: Page) -> int:
 
 def go_to(page: Page, title: str, timeout: float = 60_000) -> None:
     """Open a page from the sidebar's navigation (keeps the session) and wait for its run to end."""
-    link = page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title)
+    # By the label's exact text: the icon's ligature name ("model_training") is text in the link too.
+    link = page.locator('[data-testid="stSidebarNav"] a').filter(has=page.get_by_text(title, exact=True))
     link.click()
     path = "/" if title == "Draw" else f"/{title.lower()}"
     page.wait_for_function("path => window.location.pathname.endsWith(path)", arg=path, timeout=timeout)
