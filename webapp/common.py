@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import streamlit as st
@@ -74,8 +75,13 @@ def evaluation(path: Path) -> Evaluation | None:
     return _evaluation(str(path), read_card(path)["sha256"])
 
 
+@functools.cache
+def _stylesheet() -> str:
+    return STYLESHEET.read_text()
+
+
 def apply_style() -> None:
-    st.html(f"<style>{STYLESHEET.read_text()}</style>")
+    st.html(f"<style>{_stylesheet()}</style>")  # read once per process, not on every rerun
 
 
 def training_curves(history: list[dict]) -> None:
