@@ -43,10 +43,9 @@ from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
 from digitrec.card import ModelError, default_model_path
+from digitrec.pen import ENV_VAR, SOURCES, PenDigits, draw_strokes, load_pen_digits, pen_data_path
 from digitrec.recognize import Recognizer
 
-UNIPEN_ENV_VAR = "DIGITREC_UNIPEN"
-SOURCES = ("syn", "apb", "app", "apa", "aga", "imp", "art")  # the file's order of size, largest first
 DECLINED = -1  # stored for a digit None in the raw results
 
 
@@ -94,46 +93,7 @@ STYLE_NAMES = [s.name for s in STYLES]
 # the data
 
 
-@dataclass
-class Unipen:
-    labels: np.ndarray  # (N,) int
-    sources: np.ndarray  # (N,) str
-    strokes: list[list[np.ndarray]]  # per digit, its strokes as (k, 2) float arrays, y down
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-
-def unipen_path(option: Path | None) -> Path:
-    path = option or (Path(os.environ[UNIPEN_ENV_VAR]) if os.environ.get(UNIPEN_ENV_VAR) else None)
-    if path is None:
-        sys.exit(
-            f"error: where is the UNIPEN data? Pass --unipen PATH or set ${UNIPEN_ENV_VAR} to the "
-            "unipen_digits_dev.npz file (shared/unipen/ in the project's shared data)."
-        )
-    if not path.is_file():
-        where = "--unipen" if option else f"${UNIPEN_ENV_VAR}"
-        sys.exit(f"error: {path} (from {where}) is not a file; it should be unipen_digits_dev.npz")
-    return path
-
-
-def load_unipen(path: Path) -> Unipen:
-    try:
-        with np.load(path) as data:
-            labels, sources = data["labels"].astype(np.int64), data["sources"].astype(str)
-            n_strokes, stroke_lens, points = data["n_strokes"], data["stroke_lens"], data["points"].astype(np.float64)
-    except (OSError, ValueError, KeyError) as e:
-        sys.exit(f"error: {path} is not the UNIPEN digits file ({e})")
-    if int(n_strokes.sum()) != len(stroke_lens) or int(stroke_lens.sum()) != len(points):
-        sys.exit(f"error: {path}: n_strokes, stroke_lens and points do not add up")
-    point_ends = np.cumsum(stroke_lens)
-    all_strokes = np.split(points, point_ends[:-1])
-    stroke_ends = np.cumsum(n_strokes)
-    strokes = [all_strokes[end - n : end] for n, end in zip(n_strokes, stroke_ends, strict=True)]
-    return Unipen(labels, sources, strokes)
-
-
-def choose(data: Unipen, limit: int | None, seed: int) -> np.ndarray:
+def choose(data: PenDigits, limit: int | None, seed: int) -> np.ndarray:
     """All indices, or a seeded subset stratified by (source, label) in proportion to the file."""
     n = len(data)
     if limit is None or limit >= n:
@@ -153,41 +113,10 @@ def choose(data: Unipen, limit: int | None, seed: int) -> np.ndarray:
 # rendering
 
 
-def supersampling(canvas: int) -> int:
-    """Draw at 2-4x, at most ~1600 px a side."""
-    return max(2, min(4, 1600 // canvas))
-
-
 def render(strokes: list[np.ndarray], style: Style, index: int) -> np.ndarray:
     """One digit on a canvas as the browser hands it over: (canvas, canvas, 4) uint8 RGBA."""
-    c = style.canvas
-    everything = np.concatenate(strokes)
-    low, high = everything.min(axis=0), everything.max(axis=0)
-    extent = high - low
-    scale = style.size * c / max(float(extent.max()), 1e-9)  # aspect kept; a lone dot stays a dot
-    box = extent * scale
-    if style.place == "centre":
-        origin = (c - box) / 2
-    else:
-        margin = 0.05 * c + style.pen / 2
-        right, bottom = {0: (False, False), 1: (True, False), 2: (True, True), 3: (False, True)}[index % 4]
-        origin = np.array([c - margin - box[0] if right else margin, c - margin - box[1] if bottom else margin])
-
-    ss = supersampling(c)
-    mask = Image.new("L", (c * ss, c * ss), 0)
-    pen = ImageDraw.Draw(mask)
-    width = max(1, round(style.pen * ss))
-    radius = width / 2
-    for stroke in strokes:
-        xy = ((stroke - low) * scale + origin) * ss
-        keep = np.ones(len(xy), dtype=bool)
-        keep[1:] = np.any(np.diff(xy, axis=0) != 0, axis=1)  # repeated tablet samples add nothing
-        points = [(float(x), float(y)) for x, y in xy[keep]]
-        if len(points) > 1:
-            pen.line(points, fill=255, width=width)
-        for x, y in points:  # round caps and joins
-            pen.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
-    coverage = np.asarray(mask.resize((c, c), Image.Resampling.BOX), dtype=np.float32)[:, :, None] / 255.0
+    corner = None if style.place == "centre" else index % 4
+    coverage = draw_strokes(strokes, style.canvas, style.pen, style.size, corner)[:, :, None]
 
     ink = np.array(style.ink, dtype=np.float32)
     if style.background[3] == 0:  # transparent: the coverage is the alpha, the colour is the ink's
@@ -247,9 +176,11 @@ def pct(correct: int | float, total: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--unipen", type=Path, default=None, help=f"the UNIPEN digits .npz (default: ${UNIPEN_ENV_VAR})")
+    parser.add_argument("--unipen", type=Path, default=None, help=f"the UNIPEN digits .npz (default: ${ENV_VAR})")
     parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: digitrec.card.default_model_path())")
     parser.add_argument("--no-tta", action="store_true", help="predict without test-time augmentation")
+    parser.add_argument("--sources", default=None, help="comma-separated writer groups to read (default: all); "
+                        "leave out those a model was trained on: its card's pen_data says which")  # fmt: skip
     parser.add_argument("--limit", type=int, default=None, help="a seeded subset of N digits, stratified by source and label")
     parser.add_argument("--seed", type=int, default=0, help="seed for --limit (default 0)")
     parser.add_argument("--styles", default=None, help=f"comma-separated subset of: {', '.join(STYLE_NAMES)}")
@@ -268,8 +199,20 @@ def main() -> None:
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be at least 1")
 
-    data_path = unipen_path(args.unipen)
-    data = load_unipen(data_path)
+    try:
+        data_path = pen_data_path(args.unipen)
+        data = load_pen_digits(data_path)
+    except ValueError as e:
+        sys.exit(f"error: {e}")
+    file_index = np.arange(len(data))  # a digit's place in the file, whatever subset is read
+    if args.sources:
+        wanted = [s.strip() for s in args.sources.split(",") if s.strip()]
+        unknown = sorted(set(wanted) - set(data.sources.tolist()))
+        if unknown or not wanted:
+            parser.error(f"unknown source(s) {', '.join(unknown) or '(none given)'}; the file has {', '.join(SOURCES)}")
+        keep = np.flatnonzero(np.isin(data.sources, wanted))
+        data = PenDigits(data.labels[keep], data.sources[keep], [data.strokes[i] for i in keep], data.sha256)
+        file_index = keep
     model_path = args.model or default_model_path()
     try:
         recognizer = Recognizer(model_path, tta=not args.no_tta, threads=1)
@@ -292,9 +235,9 @@ def main() -> None:
     with tqdm(total=n * len(styles), unit="digit", smoothing=0.05, file=sys.stderr) as progress:
         for style in styles:
             progress.set_description(style.name)
-            for k, index in enumerate(chosen):
+            for k, index in enumerate(file_index[chosen]):
                 t0 = time.perf_counter()
-                canvas = render(data.strokes[index], style, int(index))
+                canvas = render(data.strokes[chosen[k]], style, int(index))
                 t1 = time.perf_counter()
                 prediction = recognizer.predict(canvas)
                 t2 = time.perf_counter()
@@ -410,7 +353,8 @@ def main() -> None:
         result = {
             "benchmark": "canvas_accuracy",
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
-            "data": {"path": str(data_path), "digits_in_file": len(data), "limit": args.limit, "seed": args.seed},
+            "data": {"path": str(data_path), "sources": args.sources, "digits": len(data)}
+            | {"limit": args.limit, "seed": args.seed},
             "model": {
                 "path": str(model_path),
                 "sha256": recognizer.card["sha256"],
@@ -435,7 +379,7 @@ def main() -> None:
                 "load_average": [load_start, load_end],
             },
             # Per digit, in the order of "index": -1 in "digit" is a declined answer.
-            "index": chosen.tolist(),
+            "index": file_index[chosen].tolist(),
             "label": labels.tolist(),
             "source": sources.tolist(),
             "predictions": {

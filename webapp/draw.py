@@ -108,19 +108,25 @@ def _show_what_the_model_saw(prediction: Prediction | None) -> None:
         )
 
 
+def _digit_label(digit: Prediction) -> str:
+    """One digit of a number and how sure the model is of it ("?": not sure)."""
+    return f"{'?' if digit.digit is None else digit.digit} {digit.confidence:.0%}"
+
+
 def _show_number(image: np.ndarray, reading: NumberReading | None) -> None:
     if reading is None or not reading.digits:
         st.html('<div class="answer-empty" data-testid="answer">Draw a number</div>')
         st.caption("Write several digits left to right, like a year.")
         return
     st.html(f'<div class="answer-digit" data-testid="answer">{reading.text}</div>')
+    found = " · ".join(f'<span data-testid="number-digit">{_digit_label(digit)}</span>' for digit in reading.digits)
+    st.html(f'<div class="answer-meta" data-testid="number-digits">Digits found: {found}</div>')
     picture = Image.fromarray(image).convert("RGB")
     pen = ImageDraw.Draw(picture)
     for digit in reading.digits:
         left, top, right, bottom = digit.box
         pen.rectangle([left - 4, top - 4, right + 4, bottom + 4], outline="#4f46e5", width=3)
-        label = "?" if digit.digit is None else str(digit.digit)
-        pen.text((left, max(0, top - 28)), f"{label} {digit.confidence:.0%}", fill="#4f46e5", font_size=22)
+        pen.text((left, max(0, top - 28)), _digit_label(digit), fill="#4f46e5", font_size=22)
     st.image(picture, caption="Each digit found, its answer and confidence ('?': not sure)")
 
 

@@ -125,8 +125,17 @@ def train(
     checkpoint: Annotated[Path | None, typer.Option(help="Checkpoint file (default: runs/<model name>.pt)")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from the checkpoint")] = False,
     data_dir: DataOption = None,
+    pen_sources: Annotated[
+        str,
+        typer.Option(help="Comma-separated UNIPEN writer groups (syn, apb, ...) whose pen-drawn digits, rendered, join MNIST"),
+    ] = "",
+    pen_copies: Annotated[int, typer.Option(min=1, help="Renderings of each pen-drawn digit")] = TrainConfig.pen_copies,
+    pen_data: Annotated[
+        Path | None, typer.Option(help="The UNIPEN digits file (default: $DIGITREC_UNIPEN); needed with --pen-sources")
+    ] = None,
+    device: Annotated[str, typer.Option(help="auto (a GPU if there is one), cpu, cuda")] = "auto",
 ) -> None:
-    """Train a network on MNIST and export the best weights (by validation loss) to ONNX with its card."""
+    """Train a network on MNIST (and rendered pen strokes) and export the best weights, by validation loss, to ONNX."""
     from digitrec.train import command_line
     from digitrec.train import train as run_training
 
@@ -139,10 +148,21 @@ def train(
         validation_size=validation_size,
         seed=seed,
         train_limit=train_limit,
+        pen_sources=tuple(s.strip() for s in pen_sources.split(",") if s.strip()),
+        pen_copies=pen_copies,
     )
     checkpoint = checkpoint or Path("runs") / f"{output.stem}.pt"
     try:
-        path = run_training(config, output, checkpoint, data_dir=data_dir, resume=resume, command=command_line())
+        path = run_training(
+            config,
+            output,
+            checkpoint,
+            data_dir=data_dir,
+            resume=resume,
+            command=command_line(),
+            pen_data=pen_data,
+            device=device,
+        )
     except (DataError, ValueError) as e:
         raise _fail(str(e)) from e
     except KeyboardInterrupt:

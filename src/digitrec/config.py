@@ -32,8 +32,10 @@ class TrainConfig:
     label_smoothing: float = 0.0
     ema_decay: float = 0.999
     validation_size: int = 5000
-    patience: int = 5  # annealing epochs without a lower validation loss before stopping
+    patience: int = 10  # annealing epochs without a lower validation loss before stopping
     seed: int = 0
     train_limit: int | None = None  # train on the first N training images only (quick runs, tests)
     evals_per_epoch: int = 1  # validation checks per epoch (benchmarks want finer timing)
+    pen_sources: tuple[str, ...] = ()  # UNIPEN writer groups whose rendered digits join MNIST in training
+    pen_copies: int = 4  # renderings of each pen-drawn digit (canvas, pen width, size, place)
     augment: AugmentConfig = field(default_factory=AugmentConfig)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from digitrec import data
+from digitrec import data, pen
 from digitrec.card import move_model, sha256_file, write_card
 from digitrec.config import MNIST_MEAN, MNIST_STD, AugmentConfig, TrainConfig
 from digitrec.files import write_bytes_atomically
@@ -53,6 +53,7 @@ def export_model(
     best_epoch: int,
     command: str | None,
     data_dir: str | os.PathLike | None = None,
+    pen_sha256: str | None = None,
 ) -> Path:
     """Write `model_path` (ONNX), its history and its measured card.
 
@@ -93,9 +94,19 @@ def export_model(
                 "history_csv": csv_path.name if csv_path.exists() else None,
                 "curves_png": png_path.name if png_path.exists() else None,
                 "torch": torch.__version__,
-                "machine": f"{platform.machine()}, {os.cpu_count()} CPU threads",
+                "machine": f"{platform.machine()}, {os.cpu_count()} CPU threads"
+                + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""),
             },
             "data": {"name": "MNIST", "sha256_of_decompressed_files": data.dataset_checksums()},
+            "pen_data": None
+            if not config.pen_sources
+            else {
+                "name": "UNIPEN isolated digits, rendered as canvas drawings",
+                "sha256": pen_sha256,
+                "trained_on_sources": list(config.pen_sources),
+                "held_out_sources": [s for s in pen.SOURCES if s not in config.pen_sources],
+                "copies_per_digit": config.pen_copies,
+            },
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         write_card(card, model_path)
@@ -133,9 +144,18 @@ def calibrate(model_path: Path, validation: data.Split, test: data.Split) -> dic
 
 def export_checkpoint(checkpoint_path: Path, model_path: Path, data_dir: str | os.PathLike | None = None) -> Path:
     """Export the best weights a training checkpoint holds (after Ctrl-C, or to re-export)."""
-    ckpt = torch.load(checkpoint_path, weights_only=False)
+    ckpt = torch.load(checkpoint_path, weights_only=False, map_location="cpu")
     settings = ckpt["config"]
     config = TrainConfig(**{**settings, "augment": AugmentConfig(**settings["augment"])})
     model = build_model(config.architecture)
     model.load_state_dict(ckpt["best"]["state"])
-    return export_model(model, model_path, config, ckpt["history"], ckpt["best"]["epoch"], command=None, data_dir=data_dir)
+    return export_model(
+        model,
+        model_path,
+        config,
+        ckpt["history"],
+        ckpt["best"]["epoch"],
+        command=None,
+        data_dir=data_dir,
+        pen_sha256=ckpt.get("pen_sha256"),
+    )

@@ -21,7 +21,7 @@ import itertools
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page
@@ -31,6 +31,7 @@ Strokes = Sequence[Sequence[Point]]
 
 CANVAS = "canvas.upper-canvas"
 EMPTY_TEXT = "Draw a digit"
+NUMBER_EMPTY_TEXT = "Draw a number"  # the answer area's text in Number mode before anything is drawn
 UNSURE_TEXT = "Not sure"
 STEP_PX = 4.0  # pointer moves are interpolated so no two events are further apart than this
 
@@ -171,6 +172,14 @@ def _densify(points: Sequence[Point], step: float = STEP_PX) -> list[Point]:
     return out
 
 
+def fit_to_canvas(strokes: Strokes, aspect: float) -> list[list[Point]]:
+    """Strokes measured in units of the canvas height (as tests/strokes.py's number_strokes gives
+    them) as fractions of a canvas `aspect` times as wide as tall, centred across it."""
+    xs = [x for stroke in strokes for x, _ in stroke]
+    shift = (aspect - (max(xs) - min(xs))) / 2 - min(xs)
+    return [[((x + shift) / aspect, y) for x, y in stroke] for stroke in strokes]
+
+
 def draw_strokes(page: Page, strokes: Strokes, canvas: Locator | None = None, pause_ms: float = 0) -> None:
     """Draw strokes (lists of (x, y) in 0..1 of the canvas, y down) with real mouse events."""
     box = _box(page, canvas)
@@ -249,15 +258,23 @@ def wait_for_idle(page: Page, timeout: float = 60_000) -> None:
         page.wait_for_timeout(50)
 
 
-def wait_for_answer(page: Page, timeout: float = 30_000, previous: str | None = None) -> str:
-    """Wait until the answer area shows a digit or "Not sure" (not "Draw a digit"), and return it.
-    With `previous`, wait for an answer different from it. Waits for the rerun to finish too, so
-    the text returned is the settled one."""
+def wait_for_answer(
+    page: Page,
+    timeout: float = 30_000,
+    previous: str | None = None,
+    empty: str = EMPTY_TEXT,
+    accept: Callable[[str], bool] | None = None,
+) -> str:
+    """Wait until the answer area shows a digit or "Not sure" (not `empty`, by default "Draw a digit"),
+    and return it. With `previous`, wait for an answer different from it; with `accept`, for one it
+    accepts (say, as many digits as a number drawn stroke by stroke has: each stroke is read on its
+    own). Waits for the rerun to finish too, so the text returned is the settled one."""
     deadline = time.monotonic() + timeout / 1000
     last = None
     while time.monotonic() < deadline:
         last = read_answer(page)
-        if last and last.lower() != EMPTY_TEXT.lower() and last != previous and not is_running(page):
+        wanted = last and last.lower() != empty.lower() and last != previous and (accept is None or accept(last))
+        if wanted and not is_running(page):
             page.wait_for_timeout(100)  # settle: still the same answer, still no rerun
             if read_answer(page) == last and not is_running(page):
                 return last
@@ -265,16 +282,16 @@ def wait_for_answer(page: Page, timeout: float = 30_000, previous: str | None = 
     raise AssertionError(f"no answer within {timeout / 1000:.0f} s; the answer area shows {last!r}.\nPage:\n{page_text(page)}")
 
 
-def wait_for_empty(page: Page, timeout: float = 30_000) -> None:
-    """Wait until the answer area asks for a digit."""
+def wait_for_empty(page: Page, timeout: float = 30_000, empty: str = EMPTY_TEXT) -> None:
+    """Wait until the answer area asks for a digit (shows `empty`: "Draw a number" in Number mode)."""
     deadline = time.monotonic() + timeout / 1000
     last = None
     while time.monotonic() < deadline:
         last = read_answer(page)
-        if last and last.lower() == EMPTY_TEXT.lower() and not is_running(page):
+        if last and last.lower() == empty.lower() and not is_running(page):
             return
         page.wait_for_timeout(50)
-    raise AssertionError(f"the answer area never showed {EMPTY_TEXT!r}; it shows {last!r}.\nPage:\n{page_text(page)}")
+    raise AssertionError(f"the answer area never showed {empty!r}; it shows {last!r}.\nPage:\n{page_text(page)}")
 
 
 def assert_no_exception(page: Page) -> None:
@@ -289,6 +306,7 @@ def assert_no_exception(page: Page) -> None:
 __all__ = [
     "CANVAS",
     "EMPTY_TEXT",
+    "NUMBER_EMPTY_TEXT",
     "UNSURE_TEXT",
     "answer_locator",
     "artifacts_path",
@@ -296,6 +314,7 @@ __all__ = [
     "canvas_locator",
     "draw_strokes",
     "find_canvas",
+    "fit_to_canvas",
     "is_running",
     "page_text",
     "read_answer",

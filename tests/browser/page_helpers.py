@@ -9,6 +9,8 @@ DOM facts these rely on (Streamlit 1.67, streamlit-drawable-canvas 0.13.0):
 * A slider's thumb is a visually hidden ``<input type="range">`` (react-aria), whose implicit
   ARIA role is "slider" and whose accessible name is the slider's label; it has no
   ``role="slider"`` attribute. It takes Home/End/arrow keys like any range input.
+* A segmented control (the Draw page's Mode: Digit / Number) is a ``role="radiogroup"`` named
+  after its label, holding one ``role="radio"`` button per option (``aria-checked`` on the picked one).
 * The sidebar's model picker is a react-aria combobox: an ``<input role="combobox">`` named after
   the label, whose listbox of ``role="option"`` appears when it is clicked.
 * ``st.dataframe`` draws its cells on a canvas (glide-data-grid) but keeps an accessible table
@@ -25,7 +27,7 @@ import io
 import re
 import time
 
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Locator, Page, expect
 
 from .canvas_helpers import find_canvas, page_text, wait_for_idle
 
@@ -61,6 +63,20 @@ def click_and_wait(page: Page, target: Locator, timeout: float = 60_000) -> None
     target.click()
     page.wait_for_timeout(300)  # let the rerun request reach the server and the state flip
     wait_for_idle(page, timeout)
+
+
+def segment(page: Page, control: str, label: str) -> Locator:
+    """One option of a segmented control (st.segmented_control, a radio group named after its
+    label) in the main area, by the option's visible label."""
+    group = page.locator('[data-testid="stMain"]').get_by_role("radiogroup", name=control)
+    return group.get_by_role("radio", name=label, exact=True)
+
+
+def choose_segment(page: Page, control: str, label: str, timeout: float = 60_000) -> None:
+    """Click an option of a segmented control by its label, as a user would; wait for the rerun."""
+    option = segment(page, control, label)
+    click_and_wait(page, option, timeout)
+    expect(option).to_be_checked()
 
 
 def slider(page: Page, label: str) -> Locator:

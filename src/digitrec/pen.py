@@ -1,0 +1,148 @@
+"""Real pen strokes (the UNIPEN digits), and drawing them the way a browser canvas does.
+
+Two users: the canvas benchmark, which measures accuracy on what people actually draw, and
+training, which mixes rendered strokes into MNIST so the network learns the uniform pen lines
+and the writing styles (slashed zeros, crossed sevens, flagged ones) that scanned MNIST lacks.
+
+The data file holds pen trajectories per digit (see its README): `load_pen_digits` reads it,
+`draw_strokes` replays one digit onto a canvas as an anti-aliased coverage mask (round caps and
+joins, as `lineCap = lineJoin = "round"`), and `training_images` turns digits into 28x28
+MNIST-style images through the same preprocessing the recognizer applies to a canvas.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+from PIL import Image, ImageDraw
+
+from digitrec.files import write_bytes_atomically
+from digitrec.preprocess import preprocess
+
+ENV_VAR = "DIGITREC_UNIPEN"
+SOURCES = ("syn", "apb", "app", "apa", "aga", "imp", "art")  # writer groups, largest first
+
+
+@dataclass
+class PenDigits:
+    labels: np.ndarray  # (N,) int64
+    sources: np.ndarray  # (N,) str: the writer group each digit came from
+    strokes: list[list[np.ndarray]]  # per digit, its strokes as (k, 2) float arrays, y down
+    sha256: str  # of the file, for model cards
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def pen_data_path(path: str | os.PathLike | None = None) -> Path:
+    """The UNIPEN .npz file: the argument, else $DIGITREC_UNIPEN."""
+    if path is None:
+        path = os.environ.get(ENV_VAR) or None
+    if path is None:
+        raise ValueError(f"where are the pen-drawn digits? Pass their file (unipen_digits_dev.npz) or set ${ENV_VAR} to it")
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path} is not a file; it should be the UNIPEN digits file, unipen_digits_dev.npz")
+    return path
+
+
+def load_pen_digits(path: str | os.PathLike | None = None) -> PenDigits:
+    path = pen_data_path(path)
+    raw = path.read_bytes()
+    try:
+        with np.load(path) as data:
+            labels, sources = data["labels"].astype(np.int64), data["sources"].astype(str)
+            n_strokes, stroke_lens, points = data["n_strokes"], data["stroke_lens"], data["points"].astype(np.float64)
+    except (OSError, ValueError, KeyError) as e:
+        raise ValueError(f"{path} is not the UNIPEN digits file ({e})") from e
+    if int(n_strokes.sum()) != len(stroke_lens) or int(stroke_lens.sum()) != len(points):
+        raise ValueError(f"{path}: n_strokes, stroke_lens and points do not add up; the file is damaged")
+    all_strokes = np.split(points, np.cumsum(stroke_lens)[:-1])
+    stroke_ends = np.cumsum(n_strokes)
+    strokes = [all_strokes[end - n : end] for n, end in zip(n_strokes, stroke_ends, strict=True)]
+    return PenDigits(labels, sources, strokes, hashlib.sha256(raw).hexdigest())
+
+
+def draw_strokes(strokes: list[np.ndarray], canvas: int, pen: float, size: float, corner: int | None = None) -> np.ndarray:
+    """One digit's ink coverage on a square canvas: (canvas, canvas) float32 in [0, 1].
+
+    The longer side of the pen path spans `size` x the canvas (aspect kept; a lone dot stays a
+    dot), centred, or in corner 0-3 (top left, top right, bottom right, bottom left) with a 5%
+    margin. Drawn at 2-4x and area-averaged down: the canvas's anti-aliasing."""
+    everything = np.concatenate(strokes)
+    low, high = everything.min(axis=0), everything.max(axis=0)
+    extent = high - low
+    scale = size * canvas / max(float(extent.max()), 1e-9)
+    box = extent * scale
+    if corner is None:
+        origin = (canvas - box) / 2
+    else:
+        margin = 0.05 * canvas + pen / 2
+        right, bottom = [(False, False), (True, False), (True, True), (False, True)][corner % 4]
+        origin = np.array([canvas - margin - box[0] if right else margin, canvas - margin - box[1] if bottom else margin])
+
+    ss = max(2, min(4, 1600 // canvas))
+    mask = Image.new("L", (canvas * ss, canvas * ss), 0)
+    draw = ImageDraw.Draw(mask)
+    width = max(1, round(pen * ss))
+    radius = width / 2
+    for stroke in strokes:
+        xy = ((stroke - low) * scale + origin) * ss
+        keep = np.ones(len(xy), dtype=bool)
+        keep[1:] = np.any(np.diff(xy, axis=0) != 0, axis=1)  # repeated tablet samples add nothing
+        points = [(float(x), float(y)) for x, y in xy[keep]]
+        if len(points) > 1:
+            draw.line(points, fill=255, width=width)
+        for x, y in points:  # round caps and joins
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
+    return np.asarray(mask.resize((canvas, canvas), Image.Resampling.BOX), dtype=np.float32) / 255.0
+
+
+def _render_for_training(job: tuple[list[np.ndarray], int, int, int]) -> list[np.ndarray]:
+    """The training copies of one digit; seeded by the digit's index, so any worker gives the same."""
+    strokes, index, copies, seed = job
+    rng = np.random.default_rng([seed, index])
+    seen = []
+    for _ in range(copies):
+        canvas = int(rng.integers(200, 601))
+        size = float(rng.uniform(0.2, 0.85))
+        pen = float(np.exp(rng.uniform(np.log(0.01), np.log(0.2)))) * size * canvas  # 1-20% of the digit's size
+        corner = None if rng.random() < 0.5 else int(rng.integers(4))
+        image = preprocess(draw_strokes(strokes, canvas, max(pen, 1.0), size, corner)).image
+        if image is not None:
+            seen.append(np.round(image * 255).astype(np.uint8))
+    return seen
+
+
+def training_images(digits: PenDigits, sources: tuple[str, ...], copies: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`copies` renderings of every digit from `sources`, as 28x28 uint8 MNIST-style images.
+
+    Each copy draws on a random canvas (200-600 px) with a random pen (a stylus line to a
+    finger-wide one, relative to the digit's size), large and centred or small in a corner,
+    then goes through the recognizer's own preprocessing: what the network will see. Rendering
+    takes a few ms per image, so it runs on every core and the result is cached per user."""
+    unknown = sorted(set(sources) - set(digits.sources.tolist()))
+    if unknown:
+        raise ValueError(f"no pen-drawn digits from {', '.join(unknown)}; the file has {', '.join(sorted(set(digits.sources)))}")
+    name = f"{digits.sha256[:16]}-{'+'.join(sources)}-{copies}-{seed}.npz"
+    cache = Path(platformdirs.user_cache_dir("digitrec")) / "pen" / name
+    if cache.exists():
+        with np.load(cache) as cached:
+            return cached["images"], cached["labels"]
+    chosen = np.flatnonzero(np.isin(digits.sources, sources))
+    jobs = [(digits.strokes[i], int(i), copies, seed) for i in chosen]
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        rendered = list(pool.map(_render_for_training, jobs, chunksize=32))
+    images = np.stack([image for copies_of_one in rendered for image in copies_of_one])
+    labels = np.concatenate([np.full(len(c), digits.labels[i]) for i, c in zip(chosen, rendered, strict=True)])
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, images=images, labels=labels)
+    write_bytes_atomically(cache, buffer.getvalue())
+    return images, labels
