@@ -43,6 +43,7 @@ from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
 from digitrec.card import ModelError, default_model_path
+from digitrec.evaluate import expected_calibration_error
 from digitrec.pen import ENV_VAR, SOURCES, PenDigits, draw_strokes, load_pen_digits, pen_data_path
 from digitrec.recognize import Recognizer
 
@@ -184,6 +185,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="a seeded subset of N digits, stratified by source and label")
     parser.add_argument("--seed", type=int, default=0, help="seed for --limit (default 0)")
     parser.add_argument("--styles", default=None, help=f"comma-separated subset of: {', '.join(STYLE_NAMES)}")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="override the card's softmax temperature (1: uncalibrated)")  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="write the settings, summary and every prediction here")
     parser.add_argument("--save-examples", type=Path, default=None, metavar="DIR", help="write PNG sheets of misread digits here")
     parser.add_argument("--examples", type=int, default=12, help="misread digits kept per style for --save-examples (default 12)")
@@ -216,6 +219,8 @@ def main() -> None:
     model_path = args.model or default_model_path()
     try:
         recognizer = Recognizer(model_path, tta=not args.no_tta, threads=1)
+        if args.temperature is not None:
+            recognizer.temperature = args.temperature
     except ModelError as e:
         sys.exit(f"error: {e}")
     tta = not args.no_tta
@@ -226,6 +231,7 @@ def main() -> None:
     # --- the run: style by style, every chosen digit -----------------------------------------
     predicted = {s.name: np.full(n, DECLINED, dtype=np.int64) for s in styles}
     confidence = {s.name: np.zeros(n, dtype=np.float64) for s in styles}
+    probabilities = {s.name: np.zeros((n, 10), dtype=np.float64) for s in styles}
     status: dict[str, list[str]] = {s.name: [] for s in styles}
     seconds = {s.name: {"render": 0.0, "predict": 0.0} for s in styles}
     misread: dict[str, list[tuple[np.ndarray, np.ndarray | None, str]]] = {s.name: [] for s in styles}
@@ -246,6 +252,7 @@ def main() -> None:
                 if prediction.digit is not None:
                     predicted[style.name][k] = prediction.digit
                 confidence[style.name][k] = prediction.confidence
+                probabilities[style.name][k] = prediction.probabilities
                 status[style.name].append(prediction.status)
                 if args.save_examples:
                     read = "?" if prediction.digit is None else str(prediction.digit)
@@ -265,14 +272,20 @@ def main() -> None:
     all_correct = np.stack([correct[s.name] for s in styles])
     all_declined = np.stack([declined[s.name] for s in styles])
     present = [s for s in SOURCES if (sources == s).any()] + sorted(set(sources) - set(SOURCES))
+    ece = {name: expected_calibration_error(probabilities[name], labels) for name in probabilities}
+    ece_all = expected_calibration_error(np.concatenate(list(probabilities.values())), np.tile(labels, len(styles)))
 
     model_sha = recognizer.card["sha256"][:12]
     print("# Canvas accuracy: UNIPEN pen-drawn digits rendered as canvas drawings\n")
-    print(f"- model: {model_path} (sha256 {model_sha}...), tta={'on' if tta else 'off'}, threshold {recognizer.threshold}")
+    print(
+        f"- model: {model_path} (sha256 {model_sha}...), tta={'on' if tta else 'off'}, threshold {recognizer.threshold}, "
+        f"temperature {recognizer.temperature:g}" + (" (overridden)" if args.temperature is not None else " (the card's)")
+    )
     subset = f"a subset stratified by source and label, --limit {args.limit} --seed {args.seed}" if n < len(data) else "all"
     print(f"- digits: {n} of {len(data)} in {data_path.name} ({subset}); styles: {len(styles)}; predictions: {n * len(styles)}")
     overall, declined_all = pct(all_correct.sum(), all_correct.size), pct(all_declined.sum(), all_declined.size)
-    print(f"- overall accuracy {overall}%, declined {declined_all}% (a declined answer, digit None, counts as wrong)\n")
+    print(f"- overall accuracy {overall}%, declined {declined_all}% (a declined answer, digit None, counts as wrong)")
+    print(f"- expected calibration error {100 * ece_all:.2f}% (15 confidence bins, all styles)\n")
 
     print("## Styles\n")
     print("| style | canvas | pen | ink | background | digit size | place | description |")
@@ -284,17 +297,18 @@ def main() -> None:
     print()
 
     print("## Accuracy per style (%)\n")
-    print("| style | accuracy | declined | wrong digit | ms per digit (render + predict) |")
-    print("|---|---:|---:|---:|---:|")
+    print("| style | accuracy | declined | wrong digit | calibration error | ms per digit (render + predict) |")
+    print("|---|---:|---:|---:|---:|---:|")
     for s in styles:
         ok, no = correct[s.name], declined[s.name]
         ms = 1000 * (seconds[s.name]["render"] + seconds[s.name]["predict"]) / n
         ms_split = f"{ms:.1f} ({1000 * seconds[s.name]['render'] / n:.1f} + {1000 * seconds[s.name]['predict'] / n:.1f})"
-        print(f"| {s.name} | {pct(ok.sum(), n)} | {pct(no.sum(), n)} | {pct(n - ok.sum() - no.sum(), n)} | {ms_split} |")
+        wrong = pct(n - ok.sum() - no.sum(), n)
+        print(f"| {s.name} | {pct(ok.sum(), n)} | {pct(no.sum(), n)} | {wrong} | {100 * ece[s.name]:.2f} | {ms_split} |")
     wrong_all = all_correct.size - all_correct.sum() - all_declined.sum()
     print(
         f"| **all styles** | **{pct(all_correct.sum(), all_correct.size)}** | {pct(all_declined.sum(), all_declined.size)} "
-        f"| {pct(wrong_all, all_correct.size)} | |\n"
+        f"| {pct(wrong_all, all_correct.size)} | {100 * ece_all:.2f} | |\n"
     )
 
     print("## Accuracy per source and style (%)\n")
@@ -360,13 +374,20 @@ def main() -> None:
                 "sha256": recognizer.card["sha256"],
                 "tta": tta,
                 "threshold": recognizer.threshold,
+                "temperature": recognizer.temperature,
             },
             "styles": [asdict(s) for s in styles],
             "summary": {
                 "accuracy": float(all_correct.mean()),
                 "declined": float(all_declined.mean()),
+                "calibration_error": ece_all,
                 "per_style": {
-                    name: {"accuracy": float(correct[name].mean()), "declined": float(declined[name].mean())} for name in correct
+                    name: {
+                        "accuracy": float(correct[name].mean()),
+                        "declined": float(declined[name].mean()),
+                        "calibration_error": ece[name],
+                    }
+                    for name in correct
                 },
                 "per_source": {
                     source: {name: float(correct[name][sources == source].mean()) for name in correct} for source in present

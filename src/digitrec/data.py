@@ -180,7 +180,10 @@ def dataset_checksums() -> dict[str, str]:
     return dict(FILES)
 
 
-def train_validation_split(train: Split, validation_size: int, seed: int) -> tuple[Split, Split]:
+VALIDATION_SEED = 0  # one validation split for every training run, so runs with different seeds compare on it
+
+
+def train_validation_split(train: Split, validation_size: int, seed: int = VALIDATION_SEED) -> tuple[Split, Split]:
     """Carve a fixed, seeded validation split out of the training images."""
     if not 0 < validation_size < len(train.labels):
         raise ValueError(f"validation size must be between 1 and {len(train.labels) - 1}, not {validation_size}")

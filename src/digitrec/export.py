@@ -112,7 +112,7 @@ def export_model(
         write_card(card, model_path)
 
         train_split = data.load_split("train", data_dir)
-        _, validation = data.train_validation_split(train_split, config.validation_size, config.seed)
+        _, validation = data.train_validation_split(train_split, config.validation_size)
         test = data.load_split("test", data_dir)
         card["calibration"] = calibrate(model_path, validation, test)
         card["temperature"] = card["calibration"]["temperature"]

@@ -28,6 +28,7 @@ from digitrec.preprocess import preprocess
 
 ENV_VAR = "DIGITREC_UNIPEN"
 SOURCES = ("syn", "apb", "app", "apa", "aga", "imp", "art")  # writer groups, largest first
+RENDER_SEED = 0  # the training renderings are one fixed data set
 
 
 @dataclass
@@ -105,10 +106,10 @@ def draw_strokes(strokes: list[np.ndarray], canvas: int, pen: float, size: float
     return np.asarray(mask.resize((canvas, canvas), Image.Resampling.BOX), dtype=np.float32) / 255.0
 
 
-def _render_for_training(job: tuple[list[np.ndarray], int, int, int]) -> list[np.ndarray]:
+def _render_for_training(job: tuple[list[np.ndarray], int, int]) -> list[np.ndarray]:
     """The training copies of one digit; seeded by the digit's index, so any worker gives the same."""
-    strokes, index, copies, seed = job
-    rng = np.random.default_rng([seed, index])
+    strokes, index, copies = job
+    rng = np.random.default_rng([RENDER_SEED, index])
     seen = []
     for _ in range(copies):
         canvas = int(rng.integers(200, 601))
@@ -121,23 +122,24 @@ def _render_for_training(job: tuple[list[np.ndarray], int, int, int]) -> list[np
     return seen
 
 
-def training_images(digits: PenDigits, sources: tuple[str, ...], copies: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def training_images(digits: PenDigits, sources: tuple[str, ...], copies: int) -> tuple[np.ndarray, np.ndarray]:
     """`copies` renderings of every digit from `sources`, as 28x28 uint8 MNIST-style images.
 
     Each copy draws on a random canvas (200-600 px) with a random pen (a stylus line to a
     finger-wide one, relative to the digit's size), large and centred or small in a corner,
-    then goes through the recognizer's own preprocessing: what the network will see. Rendering
-    takes a few ms per image, so it runs on every core and the result is cached per user."""
+    then goes through the recognizer's own preprocessing: what the network will see. The
+    renderings are a fixed data set, like MNIST (a training seed changes the order and the
+    augmentation, not them). They take a few ms each, so they run on every core and are cached."""
     unknown = sorted(set(sources) - set(digits.sources.tolist()))
     if unknown:
         raise ValueError(f"no pen-drawn digits from {', '.join(unknown)}; the file has {', '.join(sorted(set(digits.sources)))}")
-    name = f"{digits.sha256[:16]}-{'+'.join(sources)}-{copies}-{seed}.npz"
+    name = f"{digits.sha256[:16]}-{'+'.join(sources)}-{copies}.npz"
     cache = Path(platformdirs.user_cache_dir("digitrec")) / "pen" / name
     if cache.exists():
         with np.load(cache) as cached:
             return cached["images"], cached["labels"]
     chosen = np.flatnonzero(np.isin(digits.sources, sources))
-    jobs = [(digits.strokes[i], int(i), copies, seed) for i in chosen]
+    jobs = [(digits.strokes[i], int(i), copies) for i in chosen]
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         rendered = list(pool.map(_render_for_training, jobs, chunksize=32))
     images = np.stack([image for copies_of_one in rendered for image in copies_of_one])
