@@ -59,6 +59,8 @@ def _is_sure(confidence: float, threshold: float) -> bool:
 def _answer_text(prediction: Prediction | None, threshold: float) -> str:
     if prediction is None or prediction.status == "empty":
         return "empty"
+    if prediction.status == "not a digit":  # whatever the threshold: the shape of the ink, not the model, says so
+        return "not a digit"
     return str(prediction.top3[0][0]) if _is_sure(prediction.confidence, threshold) else "not sure"
 
 
@@ -71,6 +73,10 @@ def _show_answer(prediction: Prediction | None, threshold: float) -> None:
     if answer == "empty":
         st.html('<div class="answer-empty" data-testid="answer">Draw a digit</div>')
         st.caption("The answer appears when you lift the pen.")
+        return
+    if answer == "not a digit":
+        st.html('<div class="answer-unsure" data-testid="answer">Not a digit</div>')
+        st.caption("That looks like a dot, a line, a blob or a scribble. Draw one digit, 0 to 9.")
         return
     if answer == "not sure":
         guesses = ", ".join(f"{d} ({p:.0%})" for d, p in prediction.top3)

@@ -73,6 +73,8 @@ def predict(
         elif number:
             digits = ", ".join(f"{d['digit'] if d['digit'] is not None else '?'} {d['confidence']:.0%}" for d in result["digits"])
             print(f"{path}: number {result['number']} ({digits})")
+        elif result["status"] == "not a digit":
+            print(f"{path}: not a digit (a dot, a line, a blob or a scribble?)")
         else:
             alternatives = ", ".join(f"{d} {p:.1%}" for d, p in result["top3"])
             answer = result["digit"] if result["digit"] is not None else "not sure"

@@ -39,6 +39,7 @@ class ImageError(ValueError):
 class Preprocessed:
     image: np.ndarray | None  # (28, 28) float32 in [0, 1], white on black; None when nothing is drawn
     box: tuple[int, int, int, int] | None  # (left, top, right, bottom) of the ink in the input image
+    ink: np.ndarray | None = None  # the ink map cropped to the ink, for digitrec.shape's checks; None: not checked
 
 
 def _open_pil(source: str | os.PathLike | bytes) -> Image.Image:
@@ -106,12 +107,13 @@ def to_array(source: ImageInput) -> np.ndarray:
     return array / 255.0 if array.max() > 1.0 else array
 
 
-def _shrink(ink: np.ndarray) -> np.ndarray:
-    """Shrink a large ink map (area-averaging) so the rest costs the same for any input size."""
+def shrink(ink: np.ndarray, longest: int = WORKING_SIZE) -> np.ndarray:
+    """Shrink a large ink map (area-averaging) to `longest` pixels at most, so what follows costs
+    the same for any input size."""
     h, w = ink.shape
-    if max(h, w) <= WORKING_SIZE:
+    if max(h, w) <= longest:
         return ink
-    scale = WORKING_SIZE / max(h, w)
+    scale = longest / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     return np.asarray(Image.fromarray(ink).resize(size, Image.Resampling.BOX))
 
@@ -239,7 +241,7 @@ def read_ink(source: ImageInput) -> InkMap | None:
     """Any accepted image -> its ink map; None when nothing is drawn."""
     array = to_array(source)
     height, width = array.shape[:2]
-    ink = _shrink(ink_contrast(array))
+    ink = shrink(ink_contrast(array))
     scale_x, scale_y = width / ink.shape[1], height / ink.shape[0]
     ink = _keep_digit_ink(ink)
     return None if ink is None else InkMap(ink, scale_x, scale_y)
@@ -258,5 +260,5 @@ def preprocess(source: ImageInput) -> Preprocessed:
     if ink_map is None:
         return Preprocessed(image=None, box=None)
     top, bottom, left, right = crop_to_ink(ink_map.ink)
-    image = fit_and_centre(ink_map.ink[top:bottom, left:right])
-    return Preprocessed(image=image, box=ink_map.box_in_input(top, bottom, left, right))
+    crop = ink_map.ink[top:bottom, left:right]
+    return Preprocessed(image=fit_and_centre(crop), box=ink_map.box_in_input(top, bottom, left, right), ink=crop)

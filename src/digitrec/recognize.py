@@ -13,6 +13,7 @@ from scipy import ndimage
 from digitrec.card import default_model_path, load_verified_card
 from digitrec.preprocess import ImageInput, Preprocessed, preprocess
 from digitrec.segment import segment_number
+from digitrec.shape import not_a_digit
 
 DEFAULT_THRESHOLD = 0.5  # below this confidence the recognizer declines (digit None)
 
@@ -22,12 +23,12 @@ TTA_TRANSFORMS: tuple[tuple[float, float], ...] = ((0.0, 1.0), (-8.0, 1.0), (8.0
 
 @dataclass(frozen=True)
 class Prediction:
-    digit: int | None  # None when nothing is drawn or the model is not sure enough
+    digit: int | None  # None when nothing is drawn, the model is not sure enough or it is plainly no digit
     confidence: float  # probability of the most likely digit (0 when nothing is drawn)
     probabilities: list[float]  # all ten, summing to 1 (all zero when nothing is drawn)
     top3: list[tuple[int, float]]
     image: np.ndarray | None  # (28, 28) uint8: what the network saw
-    status: str  # "ok", "unsure" (below the threshold) or "empty" (nothing drawn)
+    status: str  # "ok", "unsure" (below the threshold), "not a digit" (a dot, line, blob or scribble) or "empty"
     box: tuple[int, int, int, int] | None = None  # where the ink is in the input image
     # With test-time augmentation: each version the network saw, and its vote.
     versions: list[np.ndarray] = field(default_factory=list)
@@ -156,14 +157,17 @@ class Recognizer:
             probabilities = self._run(image[None])[0]
         order = np.argsort(probabilities)[::-1]
         confidence = float(probabilities[order[0]])
-        sure = confidence >= self.threshold
+        # A dot, a line, a blob or a scribble gets a confident digit from the network all the same:
+        # the shape of the ink declines it whatever the model says (the guesses stay in top3).
+        plainly_not = prepared.ink is not None and not_a_digit(prepared.ink) is not None
+        sure = confidence >= self.threshold and not plainly_not
         return Prediction(
             digit=int(order[0]) if sure else None,
             confidence=confidence,
             probabilities=[float(p) for p in probabilities],
             top3=[(int(d), float(probabilities[d])) for d in order[:3]],
             image=(image * 255).round().astype(np.uint8),
-            status="ok" if sure else "unsure",
+            status="not a digit" if plainly_not else "ok" if sure else "unsure",
             box=prepared.box,
             versions=versions,
             votes=votes,

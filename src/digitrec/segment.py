@@ -1,9 +1,19 @@
 """Split a drawing of a number (digits written left to right) into one image per digit.
 
-Strokes that belong together stay together: connected ink blobs whose horizontal spans overlap
-are one digit (the bar of a 5, the two strokes of a 4, a 7's crossbar). Neighbours that touch
-come out as one blob that reads poorly as a single digit; it is cut at one of its thinnest
-columns, the one where the recognizer reads both sides best.
+Digits are told apart by boundaries: top-to-bottom paths across the whole drawing that cross
+as little ink as possible. Between two digits that do not touch, a path runs through the blank
+space, winding round a 5's bar or a 7's crossbar that reaches over its neighbour; between two
+that touch or overlap it crosses where they meet, bending (one pixel sideways per row) along
+the gap between them instead of cutting straight through both.
+
+Paths start from every few columns; those that part the ink differently are kept, and every
+stretch of ink between two of them that could be one digit is a candidate. All candidates are
+read in one batched call, and dynamic programming picks the boundaries whose digits read most
+surely together (the product of their confidences), less a penalty for each boundary that cuts
+ink and for candidates shaped unlike one digit of this line: much wider than the digits are
+tall, much shorter, or in pieces side by side. So a 4's two strokes stay one digit (no blank
+path parts them, and cutting them costs more than the 4 gains), and touching digits come
+apart (each reads surer alone than the pair does as one digit, which is also too wide).
 """
 
 from __future__ import annotations
@@ -14,136 +24,226 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from digitrec.preprocess import INK_THRESHOLD, ImageInput, Preprocessed, crop_to_ink, fit_and_centre, read_ink
+from digitrec.preprocess import (
+    INK_THRESHOLD,
+    SPECK_FRACTION,
+    ImageInput,
+    Preprocessed,
+    _stroke_width,
+    crop_to_ink,
+    fit_and_centre,
+    read_ink,
+)
 
-OVERLAP_TO_MERGE = 0.5  # of the narrower span: blobs above each other are one digit
-MIN_SPLIT_ASPECT = 0.75  # blobs narrower than this times the digits' height are one digit
-CONFIDENT = 0.9  # both sides of a cut must read at least this surely
-SURELY_SEVERAL = 0.95  # blobs this wide (width / the digits' height) are cut in any case
-CUT_CANDIDATES = 6
+# Lengths below are in digit heights: the typical height of this drawing's digits; stroke
+# lengths are the ink's area over the pen's width, in digit heights.
+PIVOTS = (0.5,)  # boundaries run through every column at these heights (fractions of the ink's)
+CUT_SPACING = 0.1  # of boundaries that cut ink, the cheapest within this distance is kept
+SAME_PARTING = 0.1  # boundaries whose sides differ by less stroke than this part the ink alike
+FREE = 0.35  # a boundary crossing less than this many strokes only grazes an edge: it cuts nothing
+DIAGONAL_COST = 0.02  # a path's sideways step costs this much ink: straight unless bending helps
+# Never one digit: wider than this, lower than this, less or more pen stroke than this, or in
+# pieces this far apart side by side.
+WIDEST, LOWEST, MIN_LENGTH, MAX_LENGTH, WIDEST_GAP = 1.9, 0.5, 0.6, 5.0, 0.3
+# A candidate's score is its log-confidence, plus MARGIN x log(confidence / the runner-up's),
+# less DIGIT_COST, less these penalties, in log-confidence per digit height (per stroke a
+# boundary crosses; per stroke of length outside the range for the digit it reads as). Tuned on
+# numbers composed of UNIPEN's syn writers, whom the number benchmark leaves out by default.
+MARGIN, DIGIT_COST = 0.1, 0.2
+SHORTEST, SHORT_PENALTY = 0.85, 4.0  # lower than this
+SMALL_GAP, GAP_PENALTY = 0.05, 2.4  # in pieces side by side
+CUT_PENALTY = 0.8  # for each stroke a boundary cuts
+# Stroke length (least, most) of digits 0-9 on the tuning writers' numbers; beyond: a fragment, or two digits.
+LENGTHS = np.array(
+    [(1.8, 3.8), (0.8, 2.3), (1.5, 3.1), (1.3, 3.2), (1.45, 2.45), (1.5, 3.2), (1.35, 2.6), (1.25, 2.6), (1.7, 3.2), (1.45, 2.45)]
+)
+TOO_SHORT, TOO_LONG = 2.2, 1.4  # penalty per stroke below the least, above the most
 
 Scorer = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) images -> (N, 10) probabilities
 
 
-@dataclass
-class _Group:
-    labels: list[int]
-    left: int
+@dataclass(frozen=True)
+class _Candidate:
+    left: int  # between boundaries left and right
     right: int
-    top: int
-    bottom: int
-
-    @property
-    def width(self) -> int:
-        return self.right - self.left
-
-    @property
-    def height(self) -> int:
-        return self.bottom - self.top
+    reading: int  # which of the images to read is its own (candidates with the same ink share one)
+    box: tuple[int, int, int, int]  # (top, bottom, left, right) of its ink
+    width: float  # of its ink, in digit heights
+    length: float  # of pen stroke it holds, in digit heights
+    penalty: float  # against it whatever it reads as: its shape, and the ink its right boundary cuts
 
 
-def _groups(labels: np.ndarray) -> list[_Group]:
-    """Blobs, left to right, merged when their horizontal spans overlap enough."""
-    blobs = [
-        _Group([index + 1], where[1].start, where[1].stop, where[0].start, where[0].stop)
-        for index, where in enumerate(ndimage.find_objects(labels))
-        if where is not None
+def _digit_height(solid: np.ndarray) -> float:
+    """The height of this drawing's digits: the median blob height, ignoring bars and dots."""
+    labels, _ = ndimage.label(solid, structure=np.ones((3, 3)))
+    heights = np.array([rows.stop - rows.start for rows, _ in ndimage.find_objects(labels)])
+    return float(np.median(heights[heights >= 0.5 * heights.max()]))
+
+
+def _cheapest_paths(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every pixel, the cost of the cheapest path down to it from the top row (one column
+    sideways per row at most), and the step each row's pixel took from the row above (-1, 0, 1)."""
+    total = np.full((cost.shape[0], cost.shape[1] + 2), np.inf)  # an unreachable column each side
+    moves = np.zeros(cost.shape, dtype=np.int8)
+    total[0, 1:-1] = cost[0]
+    for y in range(1, len(cost)):
+        left, straight, right = total[y - 1, :-2] + DIAGONAL_COST, total[y - 1, 1:-1], total[y - 1, 2:] + DIAGONAL_COST
+        sideways = np.minimum(left, right)
+        moves[y] = np.where(straight <= sideways, 0, np.where(left <= right, -1, 1))
+        total[y, 1:-1] = cost[y] + np.minimum(straight, sideways)
+    return total[:, 1:-1], moves
+
+
+def _boundaries(ink: np.ndarray, solid: np.ndarray, height: float, stroke: float) -> tuple[np.ndarray, np.ndarray]:
+    """Top-to-bottom paths that may part two digits, left to right: (n, rows) columns, each
+    row's first column on the path's right, and how many strokes each one cuts.
+
+    For every column, the cheapest path through it at mid-height, bending above and below (dynamic
+    programming from the top and from the bottom). Of the paths that part the ink alike, the
+    cheapest is kept; of those that cut ink, only the cheapest nearby. The first path has all the
+    ink right of it, the last all of it left."""
+    rows, width = ink.shape
+    cost = np.pad(ink.astype(np.float64), ((0, 0), (1, 1)))  # a blank column beyond each edge
+    down, from_above = _cheapest_paths(cost)
+    up, from_below = _cheapest_paths(cost[::-1])
+    ink_rows = np.flatnonzero(solid.any(axis=1))
+    columns = np.arange(width + 2)
+    through, paths = [], []
+    for pivot in ink_rows[0] + (ink_rows[-1] - ink_rows[0]) * np.array(PIVOTS):
+        pivot = int(pivot)
+        through.append(down[pivot] + up[rows - 1 - pivot] - cost[pivot])  # per column, through it at this row
+        path = np.empty((width + 2, rows), dtype=np.int64)
+        path[:, pivot] = columns
+        for y in range(pivot, 0, -1):
+            path[:, y - 1] = path[:, y] + from_above[y, path[:, y]]
+        for y in range(pivot, rows - 1):
+            path[:, y + 1] = path[:, y] + from_below[rows - 1 - y, path[:, y]]
+        paths.append(path)
+    through, paths = np.concatenate(through), np.concatenate(paths)
+    paths = paths.clip(1, width + 1) - 1  # back to the ink's columns: 0 (all ink right) to width
+
+    # How a path parts the ink: the number of ink pixels left of it.
+    left_of = np.pad(np.cumsum(solid, axis=1), ((0, 0), (1, 0)))  # row y: ink pixels left of each column
+    parting = left_of[np.arange(rows), paths].sum(axis=1)
+    crossed = np.where(through < FREE * stroke, 0.0, through / stroke)
+    kept: list[int] = []
+    first_alike = -np.inf
+    for index in np.lexsort((crossed, parting)):  # by parting, the cheapest first
+        if parting[index] - first_alike < SAME_PARTING * stroke * height:
+            if crossed[index] < crossed[kept[-1]]:
+                kept[-1] = index
+            continue
+        kept.append(index)
+        first_alike = parting[index]
+    centre = paths.mean(axis=1)
+    cuts = [k for k in kept if crossed[k] > 0]
+    chosen = [
+        k
+        for k in kept
+        if crossed[k] == 0
+        or k in (kept[0], kept[-1])
+        or all(crossed[k] <= crossed[o] for o in cuts if abs(centre[o] - centre[k]) < CUT_SPACING * height)
     ]
-    merged: list[_Group] = []
-    for blob in sorted(blobs, key=lambda b: (b.left + b.right) / 2):
-        for group in merged:
-            overlap = min(blob.right, group.right) - max(blob.left, group.left)
-            if overlap > OVERLAP_TO_MERGE * min(blob.width, group.width):
-                group.labels += blob.labels
-                group.left, group.right = min(group.left, blob.left), max(group.right, blob.right)
-                group.top, group.bottom = min(group.top, blob.top), max(group.bottom, blob.bottom)
-                break
-        else:
-            merged.append(blob)
-    return sorted(merged, key=lambda g: g.left)
+    return paths[chosen], crossed[chosen]
 
 
-def _cut_candidates(own: np.ndarray) -> list[int]:
-    """Columns where two touching digits may meet: where the ink is thinnest, away from the edges."""
-    profile = ndimage.uniform_filter1d((own > INK_THRESHOLD).sum(axis=0).astype(float), size=3)
-    width = own.shape[1]
-    inner = np.arange(int(0.15 * width), int(0.85 * width) + 1)
-    if len(inner) == 0:
-        return []
-    ranked = inner[np.argsort(profile[inner], kind="stable")]
-    chosen: list[int] = []
-    for column in ranked:  # the thinnest columns, not all side by side
-        if all(abs(column - c) > width / 12 for c in chosen):
-            chosen.append(int(column))
-        if len(chosen) == CUT_CANDIDATES:
-            break
-    return chosen
+def _without_slivers(part: np.ndarray) -> np.ndarray:
+    """The ink without the bits of a neighbour that a boundary grazed (far smaller than the rest)."""
+    labels, count = ndimage.label(part > INK_THRESHOLD, structure=np.ones((3, 3)))
+    if count < 2:
+        return part
+    sizes = np.bincount(labels.ravel())[1:]
+    small = 1 + np.flatnonzero(sizes < SPECK_FRACTION * sizes.max())
+    return np.where(np.isin(labels, small), 0.0, part) if len(small) else part
 
 
-def _split(own: np.ndarray, left: int, score: Scorer, height: float, depth: int = 3) -> list[tuple[int, int]]:
-    """Column ranges (in the caller's coordinates) of the digits in one blob of touching ink.
+def _candidates(
+    ink: np.ndarray, paths: np.ndarray, crossed: np.ndarray, height: float, stroke: float
+) -> tuple[list[_Candidate], list[np.ndarray]]:
+    """The ink between every two boundaries that could be one digit, and the images to read.
 
-    A blob that reads confidently as one digit, or is narrow, stays whole; otherwise it is cut
-    where the two sides read best, and each side is looked at again."""
-    width = own.shape[1]
-    if depth == 0 or width < MIN_SPLIT_ASPECT * height:
-        return [(left, left + width)]
-    cuts = _cut_candidates(own)
-    if not cuts:
-        return [(left, left + width)]
-    images = [_digit_image(own)] + [_digit_image(side) for c in cuts for side in (own[:, :c], own[:, c:])]
-    confidence = score(np.stack(images)).max(axis=1)
-    whole, sides = confidence[0], confidence[1:].reshape(-1, 2).min(axis=1)
-    # As wide as it is tall: hardly ever one digit. Narrower: cut only if both sides read better.
-    wide = width >= SURELY_SEVERAL * height
-    if not (wide or (sides.max() > whole and sides.max() >= CONFIDENT)):
-        return [(left, left + width)]
-    cut = cuts[int(sides.argmax())]
-    return _split(_trim(own[:, :cut]), left, score, height, depth - 1) + _split(
-        _trim(own[:, cut:]), left + cut + _leading_blank(own[:, cut:]), score, height, depth - 1
-    )
+    Plainly impossible ones (wider than any digit, far too short, too little or too much pen
+    stroke, or in pieces side by side) are left out before they cost a reading."""
+    columns = np.arange(ink.shape[1])
+    out: list[_Candidate] = []
+    images: list[np.ndarray] = []
+    seen: dict[tuple[int, ...], int] = {}  # the same ink between other boundaries: read once
+    for left in range(len(paths) - 1):
+        for right in range(left + 1, len(paths)):
+            start, stop = int(paths[left].min()), int(paths[right].max())
+            between = (columns[None, start:stop] >= paths[left][:, None]) & (columns[None, start:stop] < paths[right][:, None])
+            part = np.where(between, ink[:, start:stop], 0.0)
+            if part.max() <= INK_THRESHOLD:
+                continue
+            top, bottom, lo, hi = crop_to_ink(part)
+            if hi - lo > WIDEST * height:
+                break  # wider still with the next boundary
+            part = _without_slivers(part[top:bottom, lo:hi])
+            t, b, lo_, hi_ = crop_to_ink(part)
+            part, top, bottom, lo, hi = part[t:b, lo_:hi_], top + t, top + b, lo + lo_, lo + hi_
+            solid = part > INK_THRESHOLD
+            gap = float((np.diff(np.flatnonzero(solid.any(axis=0))) - 1).max(initial=0)) / height
+            length = solid.sum() / (stroke * height)
+            if (bottom - top) < LOWEST * height or not MIN_LENGTH <= length <= MAX_LENGTH or gap > WIDEST_GAP:
+                continue
+            penalty = (
+                SHORT_PENALTY * max(0.0, SHORTEST - (bottom - top) / height)
+                + GAP_PENALTY * max(0.0, gap - SMALL_GAP)
+                + CUT_PENALTY * crossed[right]
+            )
+            box = (top, bottom, start + lo, start + hi)
+            key = (*box, int(solid.sum()))
+            if key not in seen:
+                seen[key] = len(images)
+                images.append(fit_and_centre(part))
+            out.append(_Candidate(left, right, seen[key], box, (hi - lo) / height, length, penalty))
+    return out, images
 
 
-def _leading_blank(part: np.ndarray) -> int:
-    return int(np.argmax(part.max(axis=0) > INK_THRESHOLD))
+def _score(candidates: list[_Candidate], probabilities: np.ndarray) -> np.ndarray:
+    """How likely each candidate is one digit: how surely it reads, how far ahead of the
+    runner-up, less its penalties and how unlike the digit it reads as its stroke length is."""
+    ranked = np.sort(np.maximum(probabilities, 1e-9), axis=1)
+    surest, runner_up = np.log(ranked[:, -1]), np.log(ranked[:, -2])
+    least, most = LENGTHS[probabilities.argmax(axis=1)].T
+    length = np.array([c.length for c in candidates])
+    unlike = TOO_SHORT * np.maximum(0.0, least - length) + TOO_LONG * np.maximum(0.0, length - most)
+    penalty = np.array([c.penalty for c in candidates])
+    return surest + MARGIN * (surest - runner_up) - DIGIT_COST - unlike - penalty
 
 
-def _trim(part: np.ndarray) -> np.ndarray:
-    """Drop empty columns on either side (rows stay, so heights remain comparable)."""
-    columns = np.flatnonzero(part.max(axis=0) > INK_THRESHOLD)
-    return part[:, columns[0] : columns[-1] + 1]
-
-
-def _digit_image(part: np.ndarray) -> np.ndarray:
-    if part.max() <= INK_THRESHOLD:
-        return np.zeros((28, 28), dtype=np.float32)
-    top, bottom, left, right = crop_to_ink(part)
-    return fit_and_centre(part[top:bottom, left:right])
+def _best_split(candidates: list[_Candidate], count: int, score: np.ndarray) -> list[_Candidate]:
+    """The candidates from the first boundary to the last, one after the other, with the highest total score."""
+    best = np.full(count, -np.inf)
+    best[0] = 0.0
+    came_from: list[int | None] = [None] * count
+    for k in sorted(range(len(candidates)), key=lambda k: candidates[k].right):
+        c = candidates[k]
+        if best[c.left] + score[k] > best[c.right]:
+            best[c.right], came_from[c.right] = best[c.left] + score[k], k
+    chosen, end = [], count - 1
+    while end > 0 and came_from[end] is not None:
+        chosen.append(candidates[came_from[end]])
+        end = chosen[-1].left
+    return chosen[::-1]
 
 
 def segment_number(source: ImageInput, score: Scorer) -> list[Preprocessed]:
     """One MNIST-style 28x28 image (and its box in the input) per digit, left to right.
 
-    `score` maps (N, 28, 28) images to (N, 10) probabilities: touching digits are cut where
-    the recognizer reads both sides best."""
+    `score` maps (N, 28, 28) images to (N, 10) probabilities: it is called once, on every
+    candidate digit, and the boundaries whose digits it reads surest win."""
     ink_map = read_ink(source)
     if ink_map is None:
         return []
-    labels, _ = ndimage.label(ink_map.ink > INK_THRESHOLD, structure=np.ones((3, 3)))
-    # Keep each blob's soft anti-aliased rim with it: every ink pixel joins its nearest blob.
-    nearest = ndimage.distance_transform_edt(labels == 0, return_distances=False, return_indices=True)
-    owner = labels[tuple(nearest)] * (ink_map.ink > 0)
-    groups = _groups(labels)
-    height = float(np.median([g.height for g in groups]))  # of a digit, in this drawing
-    digits = []
-    for group in groups:
-        own = np.where(np.isin(owner, group.labels), ink_map.ink, 0.0)[group.top : group.bottom, group.left : group.right]
-        for start, stop in _split(own, 0, score, height):
-            part = np.zeros_like(own)
-            part[:, start:stop] = own[:, start:stop]
-            if part.max() <= INK_THRESHOLD:
-                continue
-            top, bottom, left, right = crop_to_ink(part)
-            box = ink_map.box_in_input(group.top + top, group.top + bottom, group.left + left, group.left + right)
-            digits.append(Preprocessed(image=fit_and_centre(part[top:bottom, left:right]), box=box))
-    return digits
+    ink = ink_map.ink
+    solid = ink > INK_THRESHOLD
+    height = _digit_height(solid)
+    stroke = _stroke_width(solid)
+    paths, crossed = _boundaries(ink, solid, height, stroke)
+    candidates, images = _candidates(ink, paths, crossed, height, stroke)
+    if not candidates:
+        return []
+    probabilities = score(np.stack(images))[[c.reading for c in candidates]]
+    chosen = _best_split(candidates, len(paths), _score(candidates, probabilities))
+    return [Preprocessed(image=images[c.reading], box=ink_map.box_in_input(*c.box)) for c in chosen]
