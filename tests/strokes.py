@@ -64,19 +64,7 @@ def number_strokes(digits: str, gap: float = 0.15, wave: float = 0.0) -> list[li
     return strokes
 
 
-# Things that are not digits, drawn the same way: capital letters as pen strokes...
-LETTER_STROKES: dict[str, list[list[tuple[float, float]]]] = {
-    "A": [[(0.28, 0.82), (0.5, 0.18), (0.72, 0.82)], [(0.37, 0.58), (0.63, 0.58)]],
-    "E": [[(0.68, 0.18), (0.32, 0.18), (0.32, 0.82), (0.68, 0.82)], [(0.32, 0.5), (0.6, 0.5)]],
-    "H": [[(0.3, 0.18), (0.3, 0.82)], [(0.7, 0.18), (0.7, 0.82)], [(0.3, 0.5), (0.7, 0.5)]],
-    "K": [[(0.32, 0.18), (0.32, 0.82)], [(0.7, 0.18), (0.32, 0.56)], [(0.44, 0.46), (0.72, 0.82)]],
-    "M": [[(0.24, 0.82), (0.28, 0.18), (0.5, 0.62), (0.72, 0.18), (0.76, 0.82)]],
-    "R": [[(0.32, 0.82), (0.32, 0.18), *_arc(0.46, 0.34, 0.2, 0.16, -90, 90, 16), (0.32, 0.5)], [(0.46, 0.5), (0.7, 0.82)]],
-    "W": [[(0.18, 0.2), (0.32, 0.8), (0.5, 0.38), (0.68, 0.8), (0.82, 0.2)]],
-    "X": [[(0.3, 0.18), (0.7, 0.82)], [(0.7, 0.18), (0.3, 0.82)]],
-}
-
-# ...and marks: a dot, a line across the canvas, a coloured-in blob and a scribble.
+# Things that are not digits, drawn the same way: a dot, a line across the canvas, a coloured-in blob, a scribble.
 DOT_STROKES: list[list[tuple[float, float]]] = [[(0.5, 0.5)]]
 LINE_STROKES: list[list[tuple[float, float]]] = [[(0.08, 0.5), (0.92, 0.5)]]
 

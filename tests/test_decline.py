@@ -1,0 +1,142 @@
+"""Knowing when it does not know: what is plainly no digit is declined, real digits are still read.
+
+The drawings are made as the app's canvas makes them (320 px, #111111 ink, pen 20, on white or
+transparent) unless a test says otherwise, and go through the shipped model at the default
+threshold, as the app and the command line send them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from digitrec import pen
+from digitrec.preprocess import preprocess
+from digitrec.shape import not_a_digit
+from strokes import DIGIT_STROKES, DOT_STROKES, LINE_STROKES, blob_strokes, render, scribble_strokes
+
+APP_INK = (17, 17, 17, 255)
+WHITE, TRANSPARENT = (255, 255, 255, 255), (0, 0, 0, 0)
+
+# What each mark is, and what the shape check must call it (with the app's pen).
+MARKS = {
+    "dot": (DOT_STROKES, "a dot or a blob"),
+    "line across the canvas": (LINE_STROKES, "a line"),
+    "tilted line": ([[(0.08, 0.4), (0.92, 0.6)]], "a line"),
+    "short dash": ([[(0.35, 0.5), (0.65, 0.5)]], "a line"),
+    "coloured-in blob": (blob_strokes(), "a dot or a blob"),
+    **{f"scribble {seed}": (scribble_strokes(seed), "a scribble") for seed in range(4)},
+}
+
+
+def app_canvas(
+    strokes: list[list[tuple[float, float]]], size: int = 320, pen_width: int = 20, background: tuple[int, ...] = WHITE
+) -> np.ndarray:
+    """An RGBA canvas as the browser hands it over."""
+    return np.asarray(render(strokes, size, pen_width, ink=APP_INK, background=background))
+
+
+@pytest.mark.parametrize("background", [WHITE, TRANSPARENT], ids=["white", "transparent"])
+@pytest.mark.parametrize("mark", MARKS)
+def test_marks_that_are_no_digit_are_declined(recognizer, mark, background):
+    strokes, what = MARKS[mark]
+    canvas = app_canvas(strokes, background=background)
+    assert not_a_digit(preprocess(canvas).ink) == what
+    prediction = recognizer.predict(canvas)
+    assert prediction.digit is None and prediction.status == "not a digit"
+    assert len(prediction.top3) == 3  # the network's guesses are still there to show
+
+
+@pytest.mark.parametrize("pen_width", [10, 40])
+@pytest.mark.parametrize("mark", MARKS)
+def test_marks_are_declined_with_a_thin_or_fat_pen(recognizer, mark, pen_width):
+    """The app's pen slider goes from 4 to 40; a fat pen turns a scribble into a blob, still declined."""
+    prediction = recognizer.predict(app_canvas(MARKS[mark][0], pen_width=pen_width))
+    assert prediction.digit is None and prediction.status == "not a digit"
+
+
+def test_a_scribble_with_a_stylus_on_a_big_canvas_is_declined(recognizer):
+    prediction = recognizer.predict(app_canvas(scribble_strokes(7), size=600, pen_width=3))
+    assert prediction.digit is None and prediction.status == "not a digit"
+
+
+TALL_THIN_ONE = [[(0.5, 0.1), (0.5, 0.9)]]
+
+
+@pytest.mark.parametrize(
+    ("name", "strokes", "digit", "size", "pen_width"),
+    [
+        ("a tall thin 1, fine pen", TALL_THIN_ONE, 1, 320, 4),
+        ("a tall thin 1, stylus on a big canvas", TALL_THIN_ONE, 1, 600, 3),
+        ("a tall 1, the app's pen", TALL_THIN_ONE, 1, 320, 20),
+        ("a 1 with a flag, fat pen", DIGIT_STROKES[1], 1, 320, 40),
+        ("a 0, fat pen", DIGIT_STROKES[0], 0, 320, 40),
+        ("a 0, finger on a small canvas", DIGIT_STROKES[0], 0, 200, 30),
+        ("an 8, fat pen", DIGIT_STROKES[8], 8, 320, 40),
+        ("a 7, stylus", DIGIT_STROKES[7], 7, 600, 3),
+        ("a 2, the app's pen", DIGIT_STROKES[2], 2, 320, 20),
+        ("a 4, the app's pen", DIGIT_STROKES[4], 4, 320, 20),
+    ],
+)
+def test_drawn_digits_are_still_read(recognizer, name, strokes, digit, size, pen_width):
+    canvas = app_canvas(strokes, size=size, pen_width=pen_width)
+    assert not_a_digit(preprocess(canvas).ink) is None, name
+    prediction = recognizer.predict(canvas)
+    assert prediction.status == "ok" and prediction.digit == digit, name
+
+
+def test_no_mnist_test_digit_is_called_no_digit(mnist_test):
+    """The shape rules alone, on every other MNIST test digit (bold, thin, broken, slanted)."""
+    declined = [i for i in range(0, len(mnist_test.images), 2) if not_a_digit(preprocess(mnist_test.images[i]).ink)]
+    assert declined == []
+
+
+@pytest.mark.parametrize(("canvas", "pen_width"), [(320, 20), (600, 3), (200, 30)], ids=["app-pen", "stylus", "finger"])
+def test_no_pen_drawn_digit_is_called_no_digit(canvas, pen_width):
+    """The shape rules alone, on every 25th real pen-drawn digit (UNIPEN), with three pens."""
+    digits = pen.load_pen_digits()
+    declined = []
+    for i in range(0, len(digits), 25):
+        coverage = pen.draw_strokes(digits.strokes[i], canvas=canvas, pen=pen_width, size=0.7)
+        if not_a_digit(preprocess(coverage).ink) is not None:
+            declined.append(i)
+    assert declined == []
+
+
+def _app_answer(root: str, path: str, threshold: float) -> None:
+    import sys
+
+    sys.path.insert(0, root)  # as `streamlit run app.py` does: webapp/ beside app.py is importable
+    from webapp.draw import _show_answer
+
+    from digitrec.recognize import Recognizer
+
+    _show_answer(Recognizer().predict(path), threshold)
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.0])
+def test_the_app_says_not_a_digit_whatever_the_threshold(tmp_path, threshold):
+    path = tmp_path / "dot.png"
+    render(DOT_STROKES, 320, 20, ink=APP_INK).save(path)
+    root = str(Path(__file__).resolve().parents[1])
+    app = AppTest.from_function(_app_answer, args=(root, str(path), threshold), default_timeout=60).run()
+    assert not app.exception
+    answers = [h.body for h in app.get("html") if 'data-testid="answer"' in h.body]
+    assert answers == ['<div class="answer-unsure" data-testid="answer">Not a digit</div>']
+
+
+def test_the_command_line_declines_a_blob(tmp_path):
+    path = tmp_path / "blob.png"
+    render(blob_strokes(), 320, 20, ink=APP_INK).save(path)
+    command = [sys.executable, "-m", "digitrec.cli", "predict"]
+    result = subprocess.run([*command, "--json", str(path)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["digit"] is None and answer["status"] == "not a digit"
+    result = subprocess.run([*command, str(path)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0 and f"{path}: not a digit" in result.stdout
