@@ -1,19 +1,21 @@
 """Split a drawing of a number (digits written left to right) into one image per digit.
 
-Digits are told apart by boundaries: top-to-bottom paths across the whole drawing that cross
-as little ink as possible. Between two digits that do not touch, a path runs through the blank
-space, winding round a 5's bar or a 7's crossbar that reaches over its neighbour; between two
-that touch or overlap it crosses where they meet, bending (one pixel sideways per row) along
-the gap between them instead of cutting straight through both.
+Digits are told apart by boundaries: top-to-bottom paths across the whole drawing, one column
+per row, that cross as little ink as they can. Between digits that do not touch, a path runs
+through the blank space, winding round a 5's bar or a 7's crossbar that reaches over its
+neighbour; between digits that touch or overlap it crosses where they meet. Paths are sought on
+the strokes thinned to their middles, so where two digits' strokes run side by side, fused into
+one thick band, a path slips along the seam between them instead of cutting through either.
 
-Paths start from every few columns; those that part the ink differently are kept, and every
-stretch of ink between two of them that could be one digit is a candidate. All candidates are
-read in one batched call, and dynamic programming picks the boundaries whose digits read most
-surely together (the product of their confidences), less a penalty for each boundary that cuts
-ink and for candidates shaped unlike one digit of this line: much wider than the digits are
-tall, much shorter, or in pieces side by side. So a 4's two strokes stay one digit (no blank
-path parts them, and cutting them costs more than the 4 gains), and touching digits come
-apart (each reads surer alone than the pair does as one digit, which is also too wide).
+Every column gives the cheapest path through it at mid-height; where no neighbouring column's
+is cheaper, the path is a candidate boundary (paths that part the ink alike count once). The
+ink between any two boundaries that could be one digit is a candidate digit. All candidates are
+read in one batched call, and dynamic programming picks the boundaries whose digits score best
+together: each digit's log-confidence, less penalties for ink its boundary cuts and for a shape
+unlike one digit of this drawing (too short, in pieces side by side, or holding far less or far
+more pen stroke than the digit it reads as). So a 4's two strokes stay one 4 (apart, each half
+reads worse and holds too little stroke for what it reads as), and two touching digits come
+apart (as one they hold too much stroke, and each reads surer alone).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from digitrec.preprocess import (
     SPECK_FRACTION,
     ImageInput,
     Preprocessed,
+    _disk,
     _stroke_width,
     crop_to_ink,
     fit_and_centre,
@@ -37,14 +40,14 @@ from digitrec.preprocess import (
 
 # Lengths below are in digit heights: the typical height of this drawing's digits; stroke
 # lengths are the ink's area over the pen's width, in digit heights.
-PIVOTS = (0.5,)  # boundaries run through every column at these heights (fractions of the ink's)
-CUT_SPACING = 0.1  # of boundaries that cut ink, the cheapest within this distance is kept
+PIVOTS = 3  # paths run through every column at this many heights, evenly spread over the ink's
+THINNED = 0.7  # strokes are thinned by this much of the pen's width before paths are sought
 SAME_PARTING = 0.1  # boundaries whose sides differ by less stroke than this part the ink alike
-FREE = 0.35  # a boundary crossing less than this many strokes only grazes an edge: it cuts nothing
+FREE = 0.35  # a boundary through less ink than this many strokes only grazes an edge: it cuts nothing
 DIAGONAL_COST = 0.02  # a path's sideways step costs this much ink: straight unless bending helps
 # Never one digit: wider than this, lower than this, less or more pen stroke than this, or in
 # pieces this far apart side by side.
-WIDEST, LOWEST, MIN_LENGTH, MAX_LENGTH, WIDEST_GAP = 1.9, 0.5, 0.6, 5.0, 0.3
+WIDEST, LOWEST, MIN_LENGTH, MAX_LENGTH, WIDEST_GAP = 1.8, 0.7, 0.7, 4.0, 0.3
 # A candidate's score is its log-confidence, plus MARGIN x log(confidence / the runner-up's),
 # less DIGIT_COST, less these penalties, in log-confidence per digit height (per stroke a
 # boundary crosses; per stroke of length outside the range for the digit it reads as). Tuned on
@@ -58,6 +61,7 @@ LENGTHS = np.array(
     [(1.8, 3.8), (0.8, 2.3), (1.5, 3.1), (1.3, 3.2), (1.45, 2.45), (1.5, 3.2), (1.35, 2.6), (1.25, 2.6), (1.7, 3.2), (1.45, 2.45)]
 )
 TOO_SHORT, TOO_LONG = 2.2, 1.4  # penalty per stroke below the least, above the most
+SKIP_PENALTY = 4.0  # per stroke of ink read as no digit at all
 
 Scorer = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) images -> (N, 10) probabilities
 
@@ -94,57 +98,56 @@ def _cheapest_paths(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return total[:, 1:-1], moves
 
 
-def _boundaries(ink: np.ndarray, solid: np.ndarray, height: float, stroke: float) -> tuple[np.ndarray, np.ndarray]:
+def _boundaries(ink: np.ndarray, solid: np.ndarray, height: float, stroke: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Top-to-bottom paths that may part two digits, left to right: (n, rows) columns, each
-    row's first column on the path's right, and how many strokes each one cuts.
+    row's first column on the path's right; how many strokes each one cuts; and how much pen
+    stroke (in digit heights) lies left of it.
 
     For every column, the cheapest path through it at mid-height, bending above and below (dynamic
-    programming from the top and from the bottom). Of the paths that part the ink alike, the
-    cheapest is kept; of those that cut ink, only the cheapest nearby. The first path has all the
-    ink right of it, the last all of it left."""
+    programming from the top and from the bottom), kept where the columns beside it give no
+    cheaper one; of those that part the ink alike, the cheapest. The first has all the ink right
+    of it, the last all of it left."""
     rows, width = ink.shape
-    cost = np.pad(ink.astype(np.float64), ((0, 0), (1, 1)))  # a blank column beyond each edge
+    # Strokes thinned to their middle: where two run side by side, touching or overlapping, a
+    # path slips between them; crossing one costs about its thinned width.
+    radius = round(THINNED * stroke / 2)
+    thin = ndimage.grey_erosion(ink, footprint=_disk(radius)) if radius else ink
+    width_crossed = stroke - 2 * radius
+    cost = np.pad(thin.astype(np.float64), ((0, 0), (1, 1)))  # a blank column beyond each edge
     down, from_above = _cheapest_paths(cost)
     up, from_below = _cheapest_paths(cost[::-1])
     ink_rows = np.flatnonzero(solid.any(axis=1))
-    columns = np.arange(width + 2)
-    through, paths = [], []
-    for pivot in ink_rows[0] + (ink_rows[-1] - ink_rows[0]) * np.array(PIVOTS):
-        pivot = int(pivot)
-        through.append(down[pivot] + up[rows - 1 - pivot] - cost[pivot])  # per column, through it at this row
-        path = np.empty((width + 2, rows), dtype=np.int64)
-        path[:, pivot] = columns
+    found = []
+    for pivot in np.linspace(ink_rows[0], ink_rows[-1], PIVOTS + 2)[1:-1].astype(int):
+        through = down[pivot] + up[rows - 1 - pivot] - cost[pivot]  # per column: the cheapest path through it at this row
+        beside = np.pad(through, 1, constant_values=np.inf)
+        valleys = np.flatnonzero((through <= beside[:-2]) & (through <= beside[2:]))  # no cheaper path beside
+        paths = np.empty((len(valleys), rows), dtype=np.int64)
+        paths[:, pivot] = valleys
         for y in range(pivot, 0, -1):
-            path[:, y - 1] = path[:, y] + from_above[y, path[:, y]]
+            paths[:, y - 1] = paths[:, y] + from_above[y, paths[:, y]]
         for y in range(pivot, rows - 1):
-            path[:, y + 1] = path[:, y] + from_below[rows - 1 - y, path[:, y]]
-        paths.append(path)
-    through, paths = np.concatenate(through), np.concatenate(paths)
-    paths = paths.clip(1, width + 1) - 1  # back to the ink's columns: 0 (all ink right) to width
+            paths[:, y + 1] = paths[:, y] + from_below[rows - 1 - y, paths[:, y]]
+        found.append((through[valleys], paths))
+    through = np.concatenate([t for t, _ in found])
+    paths = np.concatenate([p for _, p in found]).clip(1, width + 1) - 1  # columns 0 (all ink right) to width
 
     # How a path parts the ink: the number of ink pixels left of it.
     left_of = np.pad(np.cumsum(solid, axis=1), ((0, 0), (1, 0)))  # row y: ink pixels left of each column
     parting = left_of[np.arange(rows), paths].sum(axis=1)
-    crossed = np.where(through < FREE * stroke, 0.0, through / stroke)
-    kept: list[int] = []
+    # A path through blank space may graze an anti-aliased edge: free unless it crosses real ink.
+    grazed = np.pad(ink, ((0, 0), (0, 1)))[np.arange(rows), paths].sum(axis=1) < FREE * stroke
+    crossed = np.where(grazed, 0.0, through / width_crossed)
+    chosen: list[int] = []
     first_alike = -np.inf
     for index in np.lexsort((crossed, parting)):  # by parting, the cheapest first
         if parting[index] - first_alike < SAME_PARTING * stroke * height:
-            if crossed[index] < crossed[kept[-1]]:
-                kept[-1] = index
+            if crossed[index] < crossed[chosen[-1]]:
+                chosen[-1] = index
             continue
-        kept.append(index)
+        chosen.append(index)
         first_alike = parting[index]
-    centre = paths.mean(axis=1)
-    cuts = [k for k in kept if crossed[k] > 0]
-    chosen = [
-        k
-        for k in kept
-        if crossed[k] == 0
-        or k in (kept[0], kept[-1])
-        or all(crossed[k] <= crossed[o] for o in cuts if abs(centre[o] - centre[k]) < CUT_SPACING * height)
-    ]
-    return paths[chosen], crossed[chosen]
+    return paths[chosen], crossed[chosen], parting[chosen] / (stroke * height)
 
 
 def _without_slivers(part: np.ndarray) -> np.ndarray:
@@ -178,6 +181,8 @@ def _candidates(
             top, bottom, lo, hi = crop_to_ink(part)
             if hi - lo > WIDEST * height:
                 break  # wider still with the next boundary
+            if bottom - top < LOWEST * height or (part > INK_THRESHOLD).sum() < MIN_LENGTH * stroke * height:
+                continue  # and no less so without slivers
             part = _without_slivers(part[top:bottom, lo:hi])
             t, b, lo_, hi_ = crop_to_ink(part)
             part, top, bottom, lo, hi = part[t:b, lo_:hi_], top + t, top + b, lo + lo_, lo + hi_
@@ -212,19 +217,29 @@ def _score(candidates: list[_Candidate], probabilities: np.ndarray) -> np.ndarra
     return surest + MARGIN * (surest - runner_up) - DIGIT_COST - unlike - penalty
 
 
-def _best_split(candidates: list[_Candidate], count: int, score: np.ndarray) -> list[_Candidate]:
-    """The candidates from the first boundary to the last, one after the other, with the highest total score."""
+def _best_split(candidates: list[_Candidate], left_of: np.ndarray, score: np.ndarray) -> list[_Candidate]:
+    """The candidates from the first boundary to the last, one after the other, with the highest
+    total score. Ink no candidate can take (a dot, a stray mark) is passed over, at SKIP_PENALTY."""
+    count = len(left_of)
     best = np.full(count, -np.inf)
     best[0] = 0.0
-    came_from: list[int | None] = [None] * count
-    for k in sorted(range(len(candidates)), key=lambda k: candidates[k].right):
-        c = candidates[k]
-        if best[c.left] + score[k] > best[c.right]:
-            best[c.right], came_from[c.right] = best[c.left] + score[k], k
+    came_from: list[int | None] = [None] * count  # the candidate that ends there; None: ink passed over
+    arriving: list[list[int]] = [[] for _ in range(count)]
+    for k, c in enumerate(candidates):
+        arriving[c.right].append(k)
+    for end in range(1, count):
+        best[end] = best[end - 1] - SKIP_PENALTY * (left_of[end] - left_of[end - 1])
+        for k in arriving[end]:
+            if best[candidates[k].left] + score[k] > best[end]:
+                best[end], came_from[end] = best[candidates[k].left] + score[k], k
     chosen, end = [], count - 1
-    while end > 0 and came_from[end] is not None:
-        chosen.append(candidates[came_from[end]])
-        end = chosen[-1].left
+    while end > 0:
+        k = came_from[end]
+        if k is None:
+            end -= 1
+        else:
+            chosen.append(candidates[k])
+            end = candidates[k].left
     return chosen[::-1]
 
 
@@ -240,10 +255,10 @@ def segment_number(source: ImageInput, score: Scorer) -> list[Preprocessed]:
     solid = ink > INK_THRESHOLD
     height = _digit_height(solid)
     stroke = _stroke_width(solid)
-    paths, crossed = _boundaries(ink, solid, height, stroke)
+    paths, crossed, left_of = _boundaries(ink, solid, height, stroke)
     candidates, images = _candidates(ink, paths, crossed, height, stroke)
     if not candidates:
         return []
     probabilities = score(np.stack(images))[[c.reading for c in candidates]]
-    chosen = _best_split(candidates, len(paths), _score(candidates, probabilities))
+    chosen = _best_split(candidates, left_of, _score(candidates, probabilities))
     return [Preprocessed(image=images[c.reading], box=ink_map.box_in_input(*c.box)) for c in chosen]
