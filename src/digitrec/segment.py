@@ -7,7 +7,7 @@ neighbour; between digits that touch or overlap it crosses where they meet. Path
 the strokes thinned to their middles, so where two digits' strokes run side by side, fused into
 one thick band, a path slips along the seam between them instead of cutting through either.
 
-Every column gives the cheapest path through it at mid-height; where no neighbouring column's
+Every column gives the cheapest path through it a little above mid-height; where no neighbouring column's
 is cheaper, the path is a candidate boundary (paths that part the ink alike count once). The
 ink between any two boundaries that could be one digit is a candidate digit. All candidates are
 read in one batched call, and dynamic programming picks the boundaries whose digits score best
@@ -40,7 +40,7 @@ from digitrec.preprocess import (
 
 # Lengths below are in digit heights: the typical height of this drawing's digits; stroke
 # lengths are the ink's area over the pen's width, in digit heights.
-PIVOTS = 3  # paths run through every column at this many heights, evenly spread over the ink's
+PIVOT = 0.35  # each path runs through its column this far down the ink: above the middle, where digits touch less
 THINNED = 0.7  # strokes are thinned by this much of the pen's width before paths are sought
 SAME_PARTING = 0.1  # boundaries whose sides differ by less stroke than this part the ink alike
 FREE = 0.35  # a boundary through less ink than this many strokes only grazes an edge: it cuts nothing
@@ -103,7 +103,7 @@ def _boundaries(ink: np.ndarray, solid: np.ndarray, height: float, stroke: float
     row's first column on the path's right; how many strokes each one cuts; and how much pen
     stroke (in digit heights) lies left of it.
 
-    For every column, the cheapest path through it at mid-height, bending above and below (dynamic
+    For every column, the cheapest path through it at the PIVOT row, bending above and below (dynamic
     programming from the top and from the bottom), kept where the columns beside it give no
     cheaper one; of those that part the ink alike, the cheapest. The first has all the ink right
     of it, the last all of it left."""
@@ -117,20 +117,17 @@ def _boundaries(ink: np.ndarray, solid: np.ndarray, height: float, stroke: float
     down, from_above = _cheapest_paths(cost)
     up, from_below = _cheapest_paths(cost[::-1])
     ink_rows = np.flatnonzero(solid.any(axis=1))
-    found = []
-    for pivot in np.linspace(ink_rows[0], ink_rows[-1], PIVOTS + 2)[1:-1].astype(int):
-        through = down[pivot] + up[rows - 1 - pivot] - cost[pivot]  # per column: the cheapest path through it at this row
-        beside = np.pad(through, 1, constant_values=np.inf)
-        valleys = np.flatnonzero((through <= beside[:-2]) & (through <= beside[2:]))  # no cheaper path beside
-        paths = np.empty((len(valleys), rows), dtype=np.int64)
-        paths[:, pivot] = valleys
-        for y in range(pivot, 0, -1):
-            paths[:, y - 1] = paths[:, y] + from_above[y, paths[:, y]]
-        for y in range(pivot, rows - 1):
-            paths[:, y + 1] = paths[:, y] + from_below[rows - 1 - y, paths[:, y]]
-        found.append((through[valleys], paths))
-    through = np.concatenate([t for t, _ in found])
-    paths = np.concatenate([p for _, p in found]).clip(1, width + 1) - 1  # columns 0 (all ink right) to width
+    pivot = ink_rows[0] + int(PIVOT * (ink_rows[-1] - ink_rows[0]))
+    through = down[pivot] + up[rows - 1 - pivot] - cost[pivot]  # per column: the cheapest path through it there
+    beside = np.pad(through, 1, constant_values=np.inf)
+    valleys = np.flatnonzero((through <= beside[:-2]) & (through <= beside[2:]))  # no cheaper path beside
+    paths = np.empty((len(valleys), rows), dtype=np.int64)
+    paths[:, pivot] = valleys
+    for y in range(pivot, 0, -1):
+        paths[:, y - 1] = paths[:, y] + from_above[y, paths[:, y]]
+    for y in range(pivot, rows - 1):
+        paths[:, y + 1] = paths[:, y] + from_below[rows - 1 - y, paths[:, y]]
+    through, paths = through[valleys], paths.clip(1, width + 1) - 1  # columns 0 (all ink right) to width
 
     # How a path parts the ink: the number of ink pixels left of it.
     left_of = np.pad(np.cumsum(solid, axis=1), ((0, 0), (1, 0)))  # row y: ink pixels left of each column
