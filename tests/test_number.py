@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
+import itertools
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
-from strokes import number_strokes, render
+from strokes import DIGIT_STROKES, number_strokes, render
 
 CASES = {
     "2026 spaced": ("2026", {"gap": 0.2}),
@@ -16,8 +20,17 @@ CASES = {
     "4715 wavy": ("4715", {"gap": 0.12, "wave": 0.06}),
     "0123456789 in a row": ("0123456789", {"gap": 0.15}),
 }
-# Not yet: digits whose ink touches or overlaps ("307" with no gap, "86" overlapping) are cut
-# in the wrong place; see the number-reading issue.
+# Touching and overlapping: `gap` is between the digits' pen paths, so at 0 their ink already
+# overlaps by the pen's width where they meet, and at -0.02 by more (drawn with a 12 px pen).
+TOUCHING = {
+    "307 touching": ("307", {"gap": 0.0}),
+    "307 touching, wavy": ("307", {"gap": 0.0, "wave": 0.06}),
+    "1234 touching": ("1234", {"gap": 0.0}),
+    "250 touching": ("250", {"gap": 0.0}),
+    "1234 overlapping": ("1234", {"gap": -0.02}),
+    "86 overlapping": ("86", {"gap": -0.02}),
+    "250 overlapping": ("250", {"gap": -0.02}),
+}
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -29,6 +42,16 @@ def test_numbers_are_read_digit_by_digit(recognizer, case):
     boxes = [d.box for d in reading.digits]
     assert all(left < right for (left, _, right, _) in boxes)
     assert [b[0] for b in boxes] == sorted(b[0] for b in boxes)  # left to right
+
+
+@pytest.mark.parametrize("case", TOUCHING)
+def test_touching_and_overlapping_digits_are_told_apart(recognizer, case):
+    """The known bug: "307" with no gap read "317", cut through the 0 instead of between 3 and 0."""
+    digits, layout = TOUCHING[case]
+    reading = recognizer.read_number(render(number_strokes(digits, **layout), size=(300 * len(digits), 300), pen=12))
+    assert reading.text == digits
+    lefts = [d.box[0] for d in reading.digits]
+    assert lefts == sorted(lefts)
 
 
 @pytest.mark.parametrize("digit", "0123456789")
@@ -55,3 +78,30 @@ def test_predict_number_json(tmp_path):
     assert answer["number"] == "2026"
     assert [d["digit"] for d in answer["digits"]] == [2, 0, 2, 6]
     assert all(len(d["box"]) == 4 and 0 < d["confidence"] <= 1 for d in answer["digits"])
+
+
+def _number_benchmark():
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "number_accuracy.py"
+    spec = importlib.util.spec_from_file_location("number_accuracy", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_number_benchmark_composes_the_gaps_it_is_asked_for():
+    """Its numbers are what it reports on: as many digits as asked, their ink boxes the gaps apart."""
+    bench = _number_benchmark()
+    digits = [[np.array(stroke) for stroke in DIGIT_STROKES[d]] for d in (3, 0, 7, 1, 4)]
+    gaps = [0.4, 0.0, -0.08, 0.15]
+    composed = bench.compose(digits, gaps, sizes=[1.0, 1.05, 0.95, 1.0, 1.02], offsets=[0.0, 0.1, -0.1, 0.05, 0.0])
+    assert len(composed.boxes) == 5
+    between = [right[0] - left[2] for left, right in itertools.pairwise(composed.boxes)]
+    assert np.allclose(between, np.array(gaps) * composed.height)
+    width, height = bench.CANVAS
+    assert all(0 <= left < right <= width and 0 <= top < bottom <= height for left, top, right, bottom in composed.boxes)
+    ink = bench.render(composed)[:, :, 0] < 128
+    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    drawn = (columns[0], rows[0], columns[-1] + 1, rows[-1] + 1)
+    composed_box = np.r_[np.min(composed.boxes, axis=0)[:2], np.max(composed.boxes, axis=0)[2:]]
+    assert ink.shape == (height, width) and np.allclose(drawn, composed_box, atol=2)  # drawn where composed
