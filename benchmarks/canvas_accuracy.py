@@ -44,7 +44,7 @@ from tqdm import tqdm
 
 from digitrec.card import ModelError, default_model_path
 from digitrec.evaluate import expected_calibration_error
-from digitrec.pen import ENV_VAR, SOURCES, PenDigits, draw_strokes, load_pen_digits, pen_data_path
+from digitrec.pen import ENV_VAR, SOURCES, PenDigits, draw_strokes, load_pen_digits, parse_sources, pen_data_path
 from digitrec.recognize import Recognizer
 
 DECLINED = -1  # stored for a digit None in the raw results
@@ -209,10 +209,10 @@ def main() -> None:
         sys.exit(f"error: {e}")
     file_index = np.arange(len(data))  # a digit's place in the file, whatever subset is read
     if args.sources:
-        wanted = [s.strip() for s in args.sources.split(",") if s.strip()]
-        unknown = sorted(set(wanted) - set(data.sources.tolist()))
-        if unknown or not wanted:
-            parser.error(f"unknown source(s) {', '.join(unknown) or '(none given)'}; the file has {', '.join(SOURCES)}")
+        try:
+            wanted = parse_sources(args.sources, data)
+        except ValueError as e:
+            parser.error(str(e))
         keep = np.flatnonzero(np.isin(data.sources, wanted))
         data = PenDigits(data.labels[keep], data.sources[keep], [data.strokes[i] for i in keep], data.sha256)
         file_index = keep

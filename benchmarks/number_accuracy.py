@@ -52,7 +52,7 @@ from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from digitrec.card import ModelError, default_model_path
-from digitrec.pen import ENV_VAR, SOURCES, PenDigits, draw_strokes, load_pen_digits, pen_data_path
+from digitrec.pen import ENV_VAR, PenDigits, draw_strokes, load_pen_digits, parse_sources, pen_data_path
 from digitrec.recognize import Recognizer
 
 CANVAS = (720, 240)  # the app's Number canvas: webapp/draw.py
@@ -278,10 +278,10 @@ def main() -> None:
     except ModelError as e:
         sys.exit(f"error: {e}")
     if args.sources:
-        sources = [s.strip() for s in args.sources.split(",") if s.strip()]
-        unknown = sorted(set(sources) - set(data.sources.tolist()))
-        if unknown or not sources:
-            parser.error(f"unknown source(s) {', '.join(unknown) or '(none given)'}; the file has {', '.join(SOURCES)}")
+        try:
+            sources = parse_sources(args.sources, data)
+        except ValueError as e:
+            parser.error(str(e))
     else:
         sources = default_sources(data, recognizer)
     pool = np.flatnonzero(np.isin(data.sources, sources))

@@ -128,3 +128,14 @@ def test_the_shipped_model_reads_pen_digits_it_never_trained_on(pen_digits, reco
         correct += recognizer.predict(canvas).digit == pen_digits.labels[i]
     assert len(chosen) > 150
     assert correct / len(chosen) >= 0.97
+
+
+def test_writer_groups_from_the_command_line_are_checked_against_the_file(tmp_path):
+    path = tmp_path / "pen.npz"
+    write_pen_file(path, [(1, "apa", ONE), (7, "imp", SEVEN)])
+    digits = pen.load_pen_digits(path)
+    assert pen.parse_sources(" apa, imp ,", digits) == ["apa", "imp"]
+    with pytest.raises(ValueError, match="unknown source\\(s\\) zzz"):
+        pen.parse_sources("apa,zzz", digits)
+    with pytest.raises(ValueError, match="none given"):
+        pen.parse_sources(" , ", digits)

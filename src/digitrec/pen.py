@@ -71,6 +71,15 @@ def load_pen_digits(path: str | os.PathLike | None = None) -> PenDigits:
     return PenDigits(labels, sources, strokes, hashlib.sha256(raw).hexdigest())
 
 
+def parse_sources(text: str, digits: PenDigits) -> list[str]:
+    """Writer groups from a comma-separated list (a command-line option), each checked against the file."""
+    wanted = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = sorted(set(wanted) - set(digits.sources.tolist()))
+    if unknown or not wanted:
+        raise ValueError(f"unknown source(s) {', '.join(unknown) or '(none given)'}; the file has {', '.join(SOURCES)}")
+    return wanted
+
+
 def draw_strokes(strokes: list[np.ndarray], canvas: int, pen: float, size: float, corner: int | None = None) -> np.ndarray:
     """One digit's ink coverage on a square canvas: (canvas, canvas) float32 in [0, 1].
 
