@@ -111,7 +111,7 @@ def test_evaluate_matches_plain_onnxruntime_and_the_card(model_path, mnist_test)
     session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
     spec = card["input"]
     x = ((mnist_test.images.astype(np.float32) / 255 - spec["mean"]) / spec["std"])[:, None]
-    (scores,) = session.run(None, {spec["name"]: x})
+    (scores,) = session.run([card["output_name"]], {spec["name"]: x})
     independent = float((scores.argmax(axis=1) == mnist_test.labels).mean())
     assert report["accuracy"] == independent
     assert card["metrics"]["test"]["accuracy"] == independent

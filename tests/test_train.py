@@ -124,6 +124,7 @@ def test_digitrec_train_writes_model_card_history_and_curves(tmp_path):
     assert card["temperature"] == card["calibration"]["temperature"] > 0
     assert 0 <= card["calibration"]["test_ece_after"] < 1
     assert card["metrics"]["test"]["count"] == 10_000
+    assert 0 < card["not_digit"]["threshold"] <= 1 and "500 MNIST validation digits" in card["not_digit"]["threshold_from"]
 
     with open(tmp_path / "models" / "quick.history.csv") as f:
         rows = list(csv.DictReader(f))

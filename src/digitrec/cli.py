@@ -29,6 +29,10 @@ DataOption = Annotated[
     Path | None, typer.Option("--data-dir", help="Directory of the MNIST .gz files (default: $DIGITREC_DATA or the user cache)")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output")]
+PenDataOption = Annotated[
+    Path | None,
+    typer.Option(help="The UNIPEN digits file (default: $DIGITREC_UNIPEN); needed for a model trained on pen strokes"),
+]
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -132,9 +136,7 @@ def train(
         typer.Option(help="Comma-separated UNIPEN writer groups (syn, apb, ...) whose pen-drawn digits, rendered, join MNIST"),
     ] = "",
     pen_copies: Annotated[int, typer.Option(min=1, help="Renderings of each pen-drawn digit")] = TrainConfig.pen_copies,
-    pen_data: Annotated[
-        Path | None, typer.Option(help="The UNIPEN digits file (default: $DIGITREC_UNIPEN); needed with --pen-sources")
-    ] = None,
+    pen_data: PenDataOption = None,
     device: Annotated[str, typer.Option(help="auto (a GPU if there is one), cpu, cuda")] = "auto",
 ) -> None:
     """Train a network on MNIST (and rendered pen strokes) and export the best weights, by validation loss, to ONNX."""
@@ -180,6 +182,7 @@ def export(
     ),
     output: Annotated[Path, typer.Option("--output", "-o")] = Path("models/digitrec.onnx"),
     data_dir: DataOption = None,
+    pen_data: PenDataOption = None,
 ) -> None:
     """Export the best weights of a training checkpoint to ONNX, with a measured model card."""
     if not checkpoint.exists():
@@ -187,10 +190,24 @@ def export(
     from digitrec.export import export_checkpoint
 
     try:
-        path = export_checkpoint(checkpoint, output, data_dir=data_dir)
-    except DataError as e:
+        path = export_checkpoint(checkpoint, output, data_dir=data_dir, pen_data=pen_data)
+    except (DataError, ValueError) as e:
         raise _fail(str(e)) from e
     print(f"wrote {path}")
+
+
+@app.command("fit-not-digit")
+def fit_not_digit(model: ModelOption = None, data_dir: DataOption = None, pen_data: PenDataOption = None) -> None:
+    """Fit the not-a-digit detector (declines letters and symbols) into an exported model that has none.
+
+    `digitrec train` and `digitrec export` fit it themselves; this is for models exported before."""
+    from digitrec.nondigit import add_detector
+
+    try:
+        section = add_detector(model or default_model_path(), data_dir=data_dir, pen_data=pen_data)
+    except (DataError, ModelError, ValueError) as e:
+        raise _fail(str(e)) from e
+    print(f"not-a-digit threshold {section['threshold']:.4f}: {section['threshold_from']}")
 
 
 @app.command()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from digitrec import data, pen
+from digitrec import data, nondigit, pen
 from digitrec.card import move_model, sha256_file, write_card
 from digitrec.config import MNIST_MEAN, MNIST_STD, AugmentConfig, TrainConfig
 from digitrec.files import write_bytes_atomically
@@ -54,8 +54,9 @@ def export_model(
     command: str | None,
     data_dir: str | os.PathLike | None = None,
     pen_sha256: str | None = None,
+    pen_data: str | os.PathLike | None = None,
 ) -> Path:
-    """Write `model_path` (ONNX), its history and its measured card.
+    """Write `model_path` (ONNX), its history and its measured card, the not-a-digit detector fitted in.
 
     All are made in a staging folder beside the target and moved into place together, the card
     last, so nobody ever sees a new model with an old or unfinished card."""
@@ -122,6 +123,7 @@ def export_model(
             "test": evaluate_split(model_path, test).summary(),
         }
         write_card(card, model_path)
+        nondigit.fit_into(model_path, data_dir, pen_data)
         move_model(model_path, target)
     return target
 
@@ -142,7 +144,12 @@ def calibrate(model_path: Path, validation: data.Split, test: data.Split) -> dic
     }
 
 
-def export_checkpoint(checkpoint_path: Path, model_path: Path, data_dir: str | os.PathLike | None = None) -> Path:
+def export_checkpoint(
+    checkpoint_path: Path,
+    model_path: Path,
+    data_dir: str | os.PathLike | None = None,
+    pen_data: str | os.PathLike | None = None,
+) -> Path:
     """Export the best weights a training checkpoint holds (after Ctrl-C, or to re-export)."""
     ckpt = torch.load(checkpoint_path, weights_only=False, map_location="cpu")
     settings = ckpt["config"]
@@ -158,4 +165,5 @@ def export_checkpoint(checkpoint_path: Path, model_path: Path, data_dir: str | o
         command=None,
         data_dir=data_dir,
         pen_sha256=ckpt.get("pen_sha256"),
+        pen_data=pen_data,
     )

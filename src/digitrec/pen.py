@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,15 +116,17 @@ def draw_strokes(strokes: list[np.ndarray], canvas: int, pen: float, size: float
     return np.asarray(mask.resize((canvas, canvas), Image.Resampling.BOX), dtype=np.float32) / 255.0
 
 
-def _render_for_training(job: tuple[list[np.ndarray], int, int]) -> list[np.ndarray]:
-    """The training copies of one digit; seeded by the digit's index, so any worker gives the same."""
-    strokes, index, copies = job
-    rng = np.random.default_rng([RENDER_SEED, index])
+def render_copies(strokes: list[np.ndarray], rng: np.random.Generator, copies: int) -> list[np.ndarray]:
+    """`copies` canvas drawings of one set of strokes, as the network sees them (28x28 uint8).
+
+    Each draws on a random canvas (200-600 px) with a random pen (a stylus line to a
+    finger-wide one, relative to the drawing's size), large and centred or small in a corner,
+    then goes through the recognizer's own preprocessing."""
     seen = []
     for _ in range(copies):
         canvas = int(rng.integers(200, 601))
         size = float(rng.uniform(0.2, 0.85))
-        pen = float(np.exp(rng.uniform(np.log(0.01), np.log(0.2)))) * size * canvas  # 1-20% of the digit's size
+        pen = float(np.exp(rng.uniform(np.log(0.01), np.log(0.2)))) * size * canvas  # 1-20% of the drawing's size
         corner = None if rng.random() < 0.5 else int(rng.integers(4))
         image = preprocess(draw_strokes(strokes, canvas, max(pen, 1.0), size, corner)).image
         if image is not None:
@@ -131,28 +134,46 @@ def _render_for_training(job: tuple[list[np.ndarray], int, int]) -> list[np.ndar
     return seen
 
 
-def training_images(digits: PenDigits, sources: tuple[str, ...], copies: int) -> tuple[np.ndarray, np.ndarray]:
-    """`copies` renderings of every digit from `sources`, as 28x28 uint8 MNIST-style images.
+RenderJob = tuple[list[np.ndarray], list[int], int]  # strokes, the seed of their random generator, copies
 
-    Each copy draws on a random canvas (200-600 px) with a random pen (a stylus line to a
-    finger-wide one, relative to the digit's size), large and centred or small in a corner,
-    then goes through the recognizer's own preprocessing: what the network will see. The
-    renderings are a fixed data set, like MNIST (a training seed changes the order and the
-    augmentation, not them). They take a few ms each, so they run on every core and are cached."""
+
+def _render_job(job: RenderJob) -> list[np.ndarray]:
+    strokes, seed, copies = job
+    return render_copies(strokes, np.random.default_rng(seed), copies)
+
+
+def render_in_parallel(jobs: list[RenderJob]) -> list[list[np.ndarray]]:
+    """Each job's copies, drawn on every core (a few ms each). Seeded per job: any worker gives the same."""
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(pool.map(_render_job, jobs, chunksize=32))
+
+
+def training_images(digits: PenDigits, sources: tuple[str, ...], copies: int) -> tuple[np.ndarray, np.ndarray]:
+    """`copies` renderings (`render_copies`) of every digit from `sources`, as 28x28 uint8 MNIST-style images.
+
+    The renderings are a fixed data set, like MNIST (a training seed changes the order and the
+    augmentation, not them), and cached."""
     unknown = sorted(set(sources) - set(digits.sources.tolist()))
     if unknown:
         raise ValueError(f"no pen-drawn digits from {', '.join(unknown)}; the file has {', '.join(sorted(set(digits.sources)))}")
-    name = f"{digits.sha256[:16]}-{'+'.join(sources)}-{copies}.npz"
-    cache = Path(platformdirs.user_cache_dir("digitrec")) / "pen" / name
+    chosen = np.flatnonzero(np.isin(digits.sources, sources))
+
+    def render() -> tuple[np.ndarray, np.ndarray]:
+        rendered = render_in_parallel([(digits.strokes[i], [RENDER_SEED, int(i)], copies) for i in chosen])
+        images = np.stack([image for copies_of_one in rendered for image in copies_of_one])
+        labels = np.concatenate([np.full(len(c), digits.labels[i]) for i, c in zip(chosen, rendered, strict=True)])
+        return images, labels
+
+    return cached_renderings(f"{digits.sha256[:16]}-{'+'.join(sources)}-{copies}", render)
+
+
+def cached_renderings(name: str, render: Callable[[], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """`render()`'s images and labels, kept in the user's cache under `name` after the first time."""
+    cache = Path(platformdirs.user_cache_dir("digitrec")) / "pen" / f"{name}.npz"
     if cache.exists():
         with np.load(cache) as cached:
             return cached["images"], cached["labels"]
-    chosen = np.flatnonzero(np.isin(digits.sources, sources))
-    jobs = [(digits.strokes[i], int(i), copies) for i in chosen]
-    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        rendered = list(pool.map(_render_for_training, jobs, chunksize=32))
-    images = np.stack([image for copies_of_one in rendered for image in copies_of_one])
-    labels = np.concatenate([np.full(len(c), digits.labels[i]) for i, c in zip(chosen, rendered, strict=True)])
+    images, labels = render()
     buffer = io.BytesIO()
     np.savez_compressed(buffer, images=images, labels=labels)
     write_bytes_atomically(cache, buffer.getvalue())

@@ -28,7 +28,7 @@ class Prediction:
     probabilities: list[float]  # all ten, summing to 1 (all zero when nothing is drawn)
     top3: list[tuple[int, float]]
     image: np.ndarray | None  # (28, 28) uint8: what the network saw
-    status: str  # "ok", "unsure" (below the threshold), "not a digit" (a dot, line, blob or scribble) or "empty"
+    status: str  # "ok", "unsure" (below the threshold), "not a digit" (a dot, line, blob, scribble or letter) or "empty"
     box: tuple[int, int, int, int] | None = None  # where the ink is in the input image
     # With test-time augmentation: each version the network saw, and its vote.
     versions: list[np.ndarray] = field(default_factory=list)
@@ -103,34 +103,47 @@ class Recognizer:
         self.temperature = float(self.card.get("temperature", 1.0))
         self.tta = tta
         self.threshold = threshold
+        detector = self.card.get("not_digit")
+        self.not_digit_threshold = float(detector["threshold"]) if detector else None
 
     def probabilities(self, images: np.ndarray, tta: bool = False, batch_size: int = 1000) -> np.ndarray:
         """(N, 28, 28) MNIST-style floats in [0, 1] -> (N, 10) probabilities."""
-        out = []
+        return self._scores(images, tta, batch_size)[0]
+
+    def not_digit_scores(self, images: np.ndarray, tta: bool = False, batch_size: int = 1000) -> np.ndarray:
+        """(N, 28, 28) MNIST-style floats in [0, 1] -> (N,) how likely each is no digit at all (0-1).
+
+        From the model's not-a-digit detector (see `digitrec.nondigit`); all zeros for a model without one."""
+        return self._scores(images, tta, batch_size)[1]
+
+    def _scores(self, images: np.ndarray, tta: bool, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        probabilities, not_digit = [np.zeros((0, 10), dtype=np.float32)], [np.zeros(0, dtype=np.float32)]
         for start in range(0, len(images), batch_size):
             batch = images[start : start + batch_size].astype(np.float32)
-            if tta:
-                stacked = tta_versions(batch).reshape(-1, *batch.shape[1:])
-                out.append(self._run(stacked).reshape(len(batch), len(TTA_TRANSFORMS), 10).mean(axis=1))
-            else:
-                out.append(self._run(batch))
-        return np.concatenate(out) if out else np.zeros((0, 10), dtype=np.float32)
+            versions = len(TTA_TRANSFORMS) if tta else 1
+            stacked = tta_versions(batch).reshape(-1, *batch.shape[1:]) if tta else batch
+            p, n = self._run(stacked)
+            probabilities.append(p.reshape(len(batch), versions, 10).mean(axis=1))
+            not_digit.append(n.reshape(len(batch), versions).mean(axis=1))
+        return np.concatenate(probabilities), np.concatenate(not_digit)
 
     def logits(self, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         """(N, 28, 28) MNIST-style floats in [0, 1] -> (N, 10) raw network scores (for calibration)."""
         if not self.outputs_logits:
             raise ValueError(f"{self.model_path} outputs probabilities, not logits")
-        batches = [self._network(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
+        batches = [self._network(images[i : i + batch_size])[0] for i in range(0, len(images), batch_size)]
         return np.concatenate(batches) if batches else np.zeros((0, 10), dtype=np.float32)
 
-    def _network(self, images: np.ndarray) -> np.ndarray:
+    def _network(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The network's ten scores per image, and its not-a-digit score (zeros without a detector)."""
         x = ((images.astype(np.float32) - self.mean) / self.std)[:, None, :, :]
-        (scores,) = self.session.run(None, {self.input_name: x})
-        return scores
+        outputs = self.session.run(None, {self.input_name: x})
+        not_digit = outputs[1][:, 0] if self.not_digit_threshold is not None else np.zeros(len(x), dtype=np.float32)
+        return outputs[0], not_digit
 
-    def _run(self, images: np.ndarray) -> np.ndarray:
-        scores = self._network(images)
-        return softmax(scores / self.temperature) if self.outputs_logits else scores
+    def _run(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        scores, not_digit = self._network(images)
+        return (softmax(scores / self.temperature) if self.outputs_logits else scores), not_digit
 
     def predict(self, source: ImageInput, tta: bool | None = None) -> Prediction:
         """Recognise the digit in one image (path, bytes, PIL image or numpy array)."""
@@ -149,17 +162,21 @@ class Recognizer:
         versions, votes = [], []
         if use_tta:
             stacked = tta_versions(image[None])[0]
-            per_version = self._run(stacked)
+            per_version, not_digit = self._run(stacked)
             probabilities = per_version.mean(axis=0)
             versions = [(v * 255).round().astype(np.uint8) for v in stacked]
             votes = [int(p.argmax()) for p in per_version]
         else:
-            probabilities = self._run(image[None])[0]
+            per_version, not_digit = self._run(image[None])
+            probabilities = per_version[0]
         order = np.argsort(probabilities)[::-1]
         confidence = float(probabilities[order[0]])
-        # A dot, a line, a blob or a scribble gets a confident digit from the network all the same:
-        # the shape of the ink declines it whatever the model says (the guesses stay in top3).
+        # A dot, a line, a blob, a scribble or a letter gets a confident digit from the network all
+        # the same: the shape of the ink, or the not-a-digit detector, declines it whatever the
+        # model says (the guesses stay in top3).
         plainly_not = prepared.ink is not None and not_a_digit(prepared.ink) is not None
+        if self.not_digit_threshold is not None:
+            plainly_not = plainly_not or float(not_digit.mean()) >= self.not_digit_threshold
         sure = confidence >= self.threshold and not plainly_not
         return Prediction(
             digit=int(order[0]) if sure else None,

@@ -192,6 +192,7 @@ def train(
             command=command,
             data_dir=data_dir,
             pen_sha256=pen_sha256,
+            pen_data=pen_data,
         )
 
     checks = {round(steps_per_epoch * k / config.evals_per_epoch) for k in range(1, config.evals_per_epoch + 1)}
