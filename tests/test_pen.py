@@ -4,6 +4,8 @@ training images. The real file comes from $DIGITREC_UNIPEN (CI points it at ../s
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -92,7 +94,7 @@ def test_training_images_look_like_mnist_and_are_cached(tmp_path, monkeypatch):
     (cached,) = (tmp_path / "cache").rglob("*.npz")
     cached.unlink()
     np.testing.assert_array_equal(pen.training_images(digits, ("aaa",), copies=3)[0], images)  # drawn again, the same
-    with pytest.raises(ValueError, match="no pen-drawn digits from zzz"):
+    with pytest.raises(ValueError, match="unknown source\\(s\\) zzz"):
         pen.training_images(digits, ("zzz",), copies=1)
 
 
@@ -139,3 +141,13 @@ def test_writer_groups_from_the_command_line_are_checked_against_the_file(tmp_pa
         pen.parse_sources("apa,zzz", digits)
     with pytest.raises(ValueError, match="none given"):
         pen.parse_sources(" , ", digits)
+
+
+def test_training_checks_the_writer_groups_before_reading_mnist(tmp_path):
+    path = tmp_path / "pen.npz"
+    write_pen_file(path, [(1, "apa", ONE)])
+    empty = tmp_path / "no-mnist-here"
+    command = [sys.executable, "-m", "digitrec.cli", "train", "--pen-sources", "zzz", "--pen-data", str(path)]
+    result = subprocess.run([*command, "--data-dir", str(empty), "-o", str(tmp_path / "m.onnx")], capture_output=True, text=True)
+    assert result.returncode != 0 and "unknown source(s) zzz" in result.stderr and "Traceback" not in result.stderr
+    assert not empty.exists()  # nothing downloaded first

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,12 +72,17 @@ def load_pen_digits(path: str | os.PathLike | None = None) -> PenDigits:
     return PenDigits(labels, sources, strokes, hashlib.sha256(raw).hexdigest())
 
 
+def check_sources(sources: Sequence[str], digits: PenDigits) -> None:
+    """A clear error for writer groups the file does not have (or none at all)."""
+    unknown = sorted(set(sources) - set(digits.sources.tolist()))
+    if unknown or not sources:
+        raise ValueError(f"unknown source(s) {', '.join(unknown) or '(none given)'}; the file has {', '.join(SOURCES)}")
+
+
 def parse_sources(text: str, digits: PenDigits) -> list[str]:
     """Writer groups from a comma-separated list (a command-line option), each checked against the file."""
     wanted = [s.strip() for s in text.split(",") if s.strip()]
-    unknown = sorted(set(wanted) - set(digits.sources.tolist()))
-    if unknown or not wanted:
-        raise ValueError(f"unknown source(s) {', '.join(unknown) or '(none given)'}; the file has {', '.join(SOURCES)}")
+    check_sources(wanted, digits)
     return wanted
 
 
@@ -153,9 +158,7 @@ def training_images(digits: PenDigits, sources: tuple[str, ...], copies: int) ->
 
     The renderings are a fixed data set, like MNIST (a training seed changes the order and the
     augmentation, not them), and cached."""
-    unknown = sorted(set(sources) - set(digits.sources.tolist()))
-    if unknown:
-        raise ValueError(f"no pen-drawn digits from {', '.join(unknown)}; the file has {', '.join(sorted(set(digits.sources)))}")
+    check_sources(sources, digits)
     chosen = np.flatnonzero(np.isin(digits.sources, sources))
 
     def render() -> tuple[np.ndarray, np.ndarray]:

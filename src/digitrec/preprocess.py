@@ -162,14 +162,15 @@ def _keep_digit_ink(ink: np.ndarray) -> np.ndarray | None:
     return ink
 
 
-def _stroke_width(mask: np.ndarray) -> float:
+def stroke_width(mask: np.ndarray) -> float:
     """Mean stroke width of a binary mask: for long thin strokes area ~ length * width
     and the boundary ~ 2 * length."""
     boundary = mask & ~ndimage.binary_erosion(mask)
     return 2.0 * mask.sum() / max(1, boundary.sum())
 
 
-def _disk(radius: int) -> np.ndarray:
+def disk(radius: int) -> np.ndarray:
+    """A round footprint for morphology: thickening or thinning a pen line evenly in every direction."""
     span = np.arange(-radius, radius + 1) ** 2
     return np.add.outer(span, span) <= radius**2
 
@@ -186,13 +187,13 @@ def _normalise_stroke(crop: np.ndarray) -> np.ndarray:
     `crop` is at most DETAIL pixels on its long side; its ink will be scaled to BOX."""
     to_box = BOX / max(crop.shape)
     mask = crop > INK_THRESHOLD
-    width = _stroke_width(mask) * to_box  # in pixels of the final 28x28
+    width = stroke_width(mask) * to_box  # in pixels of the final 28x28
     if width < 0.6 * TARGET_STROKE:
         radius = round((TARGET_STROKE - width) / to_box / 2)
-        return ndimage.grey_dilation(crop, footprint=_disk(radius)) if radius else crop
+        return ndimage.grey_dilation(crop, footprint=disk(radius)) if radius else crop
     if width > 1.6 * TARGET_STROKE:
         radius = round((width - TARGET_STROKE) / to_box / 2)
-        thinner = ndimage.grey_erosion(crop, footprint=_disk(radius)) if radius else crop
+        thinner = ndimage.grey_erosion(crop, footprint=disk(radius)) if radius else crop
         # Never erase the digit: keep the thinner version only if most of its shape survives.
         if (thinner > INK_THRESHOLD).sum() > 0.3 * mask.sum():
             return thinner

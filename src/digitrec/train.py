@@ -136,13 +136,15 @@ def train(
     `pen_data` or $DIGITREC_UNIPEN) join the MNIST training images; validation stays MNIST."""
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     set_seed(config.seed)
+    digits = pen.load_pen_digits(pen_data) if config.pen_sources else None
+    if digits is not None:
+        pen.check_sources(config.pen_sources, digits)  # before anything slow
     full_train = data.load_split("train", data_dir)
     fit, val = data.train_validation_split(full_train, config.validation_size)
     if config.train_limit is not None:
         fit = data.Split(fit.images[: config.train_limit], fit.labels[: config.train_limit])
     pen_sha256 = None
-    if config.pen_sources:
-        digits = pen.load_pen_digits(pen_data)
+    if digits is not None:
         pen_images, pen_labels = pen.training_images(digits, config.pen_sources, config.pen_copies)
         fit = data.Split(np.concatenate([fit.images, pen_images]), np.concatenate([fit.labels, pen_labels]))
         pen_sha256 = digits.sha256
