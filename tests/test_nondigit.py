@@ -78,3 +78,20 @@ def test_fitting_a_second_detector_is_refused_and_changes_nothing(model_path):
     assert result.returncode != 0 and "already has a not-a-digit detector" in result.stderr
     assert "Traceback" not in result.stderr
     assert (model_path.read_bytes(), model_path.with_suffix(".json").read_bytes()) == before
+
+
+def test_an_ensemble_computes_the_mean_of_its_members_and_shows_their_features_side_by_side():
+    from digitrec.ensemble import averaged
+
+    torch.manual_seed(0)
+    networks = [build_model("compact").eval() for _ in range(2)]
+    model = averaged([onnx.load_from_string(onnx_bytes(n)) for n in networks], "image", "logits")
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = torch.rand(3, 1, 28, 28)
+    (logits,) = session.run(["logits"], {"image": x.numpy()})
+    with torch.no_grad():
+        np.testing.assert_allclose(logits, (networks[0](x) + networks[1](x)).numpy() / 2, rtol=1e-4, atol=1e-5)
+        features = torch.cat([n.features(x) for n in networks], dim=1).numpy()
+    model.graph.output.append(onnx.helper.make_tensor_value_info(nondigit.feature_name(model), onnx.TensorProto.FLOAT, None))
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run([nondigit.FEATURES], {"image": x.numpy()})[0], features, rtol=1e-4, atol=1e-5)

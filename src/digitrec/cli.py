@@ -196,6 +196,26 @@ def export(
     print(f"wrote {path}")
 
 
+@app.command()
+def ensemble(
+    members: Annotated[list[Path], typer.Argument(help="Exported models (ONNX, each with its card) to average")],
+    output: Annotated[Path, typer.Option("--output", "-o")] = Path("models/digitrec.onnx"),
+    data_dir: DataOption = None,
+    pen_data: PenDataOption = None,
+) -> None:
+    """Average several trained models' logits into one ONNX model, calibrated and measured like an export."""
+    if len(members) < 2:
+        raise _fail("an ensemble needs at least two models")
+    from digitrec.ensemble import export_ensemble
+
+    try:
+        path = export_ensemble(members, output, data_dir=data_dir, pen_data=pen_data)
+    except (DataError, ModelError, ValueError) as e:
+        raise _fail(str(e)) from e
+    metrics = read_card(path)["metrics"]
+    print(f"wrote {path}: validation {metrics['validation']['accuracy']:.2%}, test {metrics['test']['accuracy']:.2%}")
+
+
 @app.command("fit-not-digit")
 def fit_not_digit(model: ModelOption = None, data_dir: DataOption = None, pen_data: PenDataOption = None) -> None:
     """Fit the not-a-digit detector (declines letters and symbols) into an exported model that has none.

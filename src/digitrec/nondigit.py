@@ -39,6 +39,7 @@ from digitrec.card import card_path, load_verified_card, move_model, sha256_file
 from digitrec.files import write_bytes_atomically
 
 OUTPUT_NAME = "not_digit"
+FEATURES = "features"  # where a graph names its code explicitly (an ensemble: its members' codes side by side)
 # Characters no digit is written like, per Hershey font (Greek and Cyrillic fonts map Latin keys to their letters).
 PRINT = "AEFHKLMNPRTUVWXYefhkmnrtuvwxy#+*%@<>="
 TRAINING_GLYPHS = {
@@ -102,7 +103,10 @@ def _render_glyphs(glyphs: dict[str, str], copies: int, seed: int) -> tuple[np.n
 
 
 def feature_name(model: onnx.ModelProto) -> str:
-    """The network's code before its last layer: the input of the node that makes the logits."""
+    """The network's code before its last layer: the tensor named FEATURES, else the input of the
+    node that makes the logits."""
+    if any(FEATURES in node.output for node in model.graph.node):
+        return FEATURES
     output = model.graph.output[0].name
     (last,) = [node for node in model.graph.node if output in node.output]
     return last.input[0]
@@ -182,9 +186,10 @@ def validation_digits(
     model trained on pen strokes) renderings of the validation writer group."""
     train = data.load_split("train", data_dir)
     _, validation = data.train_validation_split(train, card["training"]["settings"]["validation_size"])
-    if not (card.get("pen_data") and VALIDATION_SOURCE in card["pen_data"]["held_out_sources"]):
+    digits = pen.load_pen_digits(pen_data) if card.get("pen_data") else None
+    if digits is None or VALIDATION_SOURCE not in set(digits.sources.tolist()) - set(card["pen_data"]["trained_on_sources"]):
         return validation.images, f"{len(validation.images)} MNIST validation digits"
-    pen_images, _ = pen.training_images(pen.load_pen_digits(pen_data), (VALIDATION_SOURCE,), 4)
+    pen_images, _ = pen.training_images(digits, (VALIDATION_SOURCE,), 4)
     described = f"{len(validation.images)} MNIST validation digits and {len(pen_images)} renderings of pen group "
     described += VALIDATION_SOURCE
     return np.concatenate([validation.images, pen_images]), described

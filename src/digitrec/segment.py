@@ -159,15 +159,14 @@ def _without_slivers(part: np.ndarray) -> np.ndarray:
 
 def _candidates(
     ink: np.ndarray, paths: np.ndarray, crossed: np.ndarray, height: float, stroke: float
-) -> tuple[list[_Candidate], list[np.ndarray], list[np.ndarray]]:
-    """The ink between every two boundaries that could be one digit, the images to read, and their ink.
+) -> tuple[list[_Candidate], list[np.ndarray]]:
+    """The ink between every two boundaries that could be one digit, and the images to read.
 
     Plainly impossible ones (wider than any digit, far too short, too little or too much pen
     stroke, or in pieces side by side) are left out before they cost a reading."""
     columns = np.arange(ink.shape[1])
     out: list[_Candidate] = []
     images: list[np.ndarray] = []
-    inks: list[np.ndarray] = []  # each image's ink, cropped: for the shape check of the digits chosen
     seen: dict[tuple[int, ...], int] = {}  # the same ink between other boundaries: read once
     for left in range(len(paths) - 1):
         for right in range(left + 1, len(paths)):
@@ -199,9 +198,8 @@ def _candidates(
             if key not in seen:
                 seen[key] = len(images)
                 images.append(fit_and_centre(part))
-                inks.append(part)
             out.append(_Candidate(left, right, seen[key], box, (hi - lo) / height, length, penalty))
-    return out, images, inks
+    return out, images
 
 
 def _score(candidates: list[_Candidate], probabilities: np.ndarray) -> np.ndarray:
@@ -255,9 +253,9 @@ def segment_number(source: ImageInput, score: Scorer) -> list[Preprocessed]:
     height = _digit_height(solid)
     stroke = stroke_width(solid)
     paths, crossed, left_of = _boundaries(ink, solid, height, stroke)
-    candidates, images, inks = _candidates(ink, paths, crossed, height, stroke)
+    candidates, images = _candidates(ink, paths, crossed, height, stroke)
     if not candidates:
         return []
     probabilities = score(np.stack(images))[[c.reading for c in candidates]]
     chosen = _best_split(candidates, left_of, _score(candidates, probabilities))
-    return [Preprocessed(image=images[c.reading], box=ink_map.box_in_input(*c.box), ink=inks[c.reading]) for c in chosen]
+    return [Preprocessed(image=images[c.reading], box=ink_map.box_in_input(*c.box)) for c in chosen]
