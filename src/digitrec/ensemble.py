@@ -18,9 +18,9 @@ import numpy as np
 import onnx
 from onnx import compose, helper, numpy_helper
 
-from digitrec import data, nondigit
-from digitrec.card import load_verified_card, move_model, sha256_file, write_card
-from digitrec.export import calibrate
+from digitrec import nondigit
+from digitrec.card import load_verified_card, sha256_file
+from digitrec.export import finish_model
 from digitrec.files import write_bytes_atomically
 
 
@@ -66,8 +66,6 @@ def export_ensemble(
 
     The members must share their input, their output and their validation split (so the
     ensemble's validation is still data none of them trained on)."""
-    from digitrec.evaluate import evaluate_split
-
     cards, models = [], []
     for path in member_paths:
         card, onnx_bytes = load_verified_card(Path(path))
@@ -106,18 +104,5 @@ def export_ensemble(
             "pen_data": first["pen_data"],
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        write_card(card, model_path)
-        validation_size = first["training"]["settings"]["validation_size"]
-        _, validation = data.train_validation_split(data.load_split("train", data_dir), validation_size)
-        test = data.load_split("test", data_dir)
-        card["calibration"] = calibrate(model_path, validation, test)
-        card["temperature"] = card["calibration"]["temperature"]
-        write_card(card, model_path)
-        card["metrics"] = {
-            "validation": evaluate_split(model_path, validation, with_tta=False).summary(),
-            "test": evaluate_split(model_path, test).summary(),
-        }
-        write_card(card, model_path)
-        nondigit.fit_into(model_path, data_dir, pen_data)
-        move_model(model_path, target)
+        finish_model(card, model_path, target, first["training"]["settings"]["validation_size"], data_dir, pen_data)
     return target

@@ -60,8 +60,6 @@ def export_model(
 
     All are made in a staging folder beside the target and moved into place together, the card
     last, so nobody ever sees a new model with an old or unfinished card."""
-    from digitrec.evaluate import evaluate_split  # onnxruntime side: the exported file, not torch
-
     target = Path(model_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.stem}.staging.") as staging:
@@ -110,22 +108,35 @@ def export_model(
             },
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        write_card(card, model_path)
-
-        train_split = data.load_split("train", data_dir)
-        _, validation = data.train_validation_split(train_split, config.validation_size)
-        test = data.load_split("test", data_dir)
-        card["calibration"] = calibrate(model_path, validation, test)
-        card["temperature"] = card["calibration"]["temperature"]
-        write_card(card, model_path)  # the temperature is part of the model: measure with it
-        card["metrics"] = {
-            "validation": evaluate_split(model_path, validation, with_tta=False).summary(),
-            "test": evaluate_split(model_path, test).summary(),
-        }
-        write_card(card, model_path)
-        nondigit.fit_into(model_path, data_dir, pen_data)
-        move_model(model_path, target)
+        finish_model(card, model_path, target, config.validation_size, data_dir, pen_data)
     return target
+
+
+def finish_model(
+    card: dict,
+    model_path: Path,
+    target: Path,
+    validation_size: int,
+    data_dir: str | os.PathLike | None,
+    pen_data: str | os.PathLike | None,
+) -> None:
+    """The last steps of every export (of one network or an ensemble), on the staged files:
+    calibrate, measure, fit the not-a-digit detector, then move model and card into place."""
+    from digitrec.evaluate import evaluate_split  # onnxruntime side: the exported file, not torch
+
+    write_card(card, model_path)
+    _, validation = data.train_validation_split(data.load_split("train", data_dir), validation_size)
+    test = data.load_split("test", data_dir)
+    card["calibration"] = calibrate(model_path, validation, test)
+    card["temperature"] = card["calibration"]["temperature"]
+    write_card(card, model_path)  # the temperature is part of the model: measure with it
+    card["metrics"] = {
+        "validation": evaluate_split(model_path, validation, with_tta=False).summary(),
+        "test": evaluate_split(model_path, test).summary(),
+    }
+    write_card(card, model_path)
+    nondigit.fit_into(model_path, data_dir, pen_data)
+    move_model(model_path, target)
 
 
 def calibrate(model_path: Path, validation: data.Split, test: data.Split) -> dict:
