@@ -175,11 +175,29 @@ def pct(correct: int | float, total: int) -> str:
     return f"{100 * correct / total:.1f}" if total else "-"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_pen_benchmark_arguments(parser: argparse.ArgumentParser, reading: str) -> None:
+    """The options every pen-stroke benchmark takes: the data file, the model, test-time augmentation."""
     parser.add_argument("--unipen", type=Path, default=None, help=f"the UNIPEN digits .npz (default: ${ENV_VAR})")
     parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: digitrec.card.default_model_path())")
-    parser.add_argument("--no-tta", action="store_true", help="predict without test-time augmentation")
+    parser.add_argument("--no-tta", action="store_true", help=f"{reading} without test-time augmentation")
+
+
+def open_pen_benchmark(args: argparse.Namespace) -> tuple[PenDigits, Path, Path, Recognizer]:
+    """The pen digits, their file, the model path and its recognizer, as the options name them;
+    exits with the reason when either cannot be read."""
+    try:
+        data_path = pen_data_path(args.unipen)
+        data = load_pen_digits(data_path)
+        model_path = args.model or default_model_path()
+        recognizer = Recognizer(model_path, tta=not args.no_tta, threads=1)
+    except (ValueError, ModelError) as e:
+        sys.exit(f"error: {e}")
+    return data, data_path, model_path, recognizer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_pen_benchmark_arguments(parser, "predict")
     parser.add_argument("--sources", default=None, help="comma-separated writer groups to read (default: all); "
                         "leave out those a model was trained on: its card's pen_data says which")  # fmt: skip
     parser.add_argument("--limit", type=int, default=None, help="a seeded subset of N digits, stratified by source and label")
@@ -202,11 +220,9 @@ def main() -> None:
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be at least 1")
 
-    try:
-        data_path = pen_data_path(args.unipen)
-        data = load_pen_digits(data_path)
-    except ValueError as e:
-        sys.exit(f"error: {e}")
+    data, data_path, model_path, recognizer = open_pen_benchmark(args)
+    if args.temperature is not None:
+        recognizer.temperature = args.temperature
     file_index = np.arange(len(data))  # a digit's place in the file, whatever subset is read
     if args.sources:
         try:
@@ -216,13 +232,6 @@ def main() -> None:
         keep = np.flatnonzero(np.isin(data.sources, wanted))
         data = PenDigits(data.labels[keep], data.sources[keep], [data.strokes[i] for i in keep], data.sha256)
         file_index = keep
-    model_path = args.model or default_model_path()
-    try:
-        recognizer = Recognizer(model_path, tta=not args.no_tta, threads=1)
-        if args.temperature is not None:
-            recognizer.temperature = args.temperature
-    except ModelError as e:
-        sys.exit(f"error: {e}")
     tta = not args.no_tta
     chosen = choose(data, args.limit, args.seed)
     labels, sources = data.labels[chosen], data.sources[chosen]

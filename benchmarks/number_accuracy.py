@@ -51,8 +51,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from tqdm import tqdm
 
-from digitrec.card import ModelError, default_model_path
-from digitrec.pen import ENV_VAR, PenDigits, draw_strokes, load_pen_digits, parse_sources, pen_data_path
+from canvas_accuracy import add_pen_benchmark_arguments, open_pen_benchmark, pct
+from digitrec.pen import PenDigits, draw_strokes, parse_sources
 from digitrec.recognize import Recognizer
 
 CANVAS = (720, 240)  # the app's Number canvas: webapp/draw.py
@@ -201,10 +201,6 @@ def render(composition: Composition, canvas: tuple[int, int] = CANVAS, pen: floa
 # the report
 
 
-def pct(correct: int | float, total: int) -> str:
-    return f"{100 * correct / total:.1f}" if total else "-"
-
-
 def digits_right(truth: str, read: str) -> int:
     """Digits read right at their position; none when the count of digits is wrong."""
     if len(truth) != len(read):
@@ -253,9 +249,7 @@ def default_sources(data: PenDigits, recognizer: Recognizer) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--unipen", type=Path, default=None, help=f"the UNIPEN digits .npz (default: ${ENV_VAR})")
-    parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: digitrec.card.default_model_path())")
-    parser.add_argument("--no-tta", action="store_true", help="read without test-time augmentation")
+    add_pen_benchmark_arguments(parser, "read")
     parser.add_argument("--sources", default=None, help="comma-separated writer groups to compose numbers from "
                         "(default: all but syn and those the model's card says it was trained on)")  # fmt: skip
     parser.add_argument("--limit", type=int, default=1000, help="how many numbers (default 1000)")
@@ -267,16 +261,7 @@ def main() -> None:
     if args.limit < 1:
         parser.error("--limit must be at least 1")
 
-    try:
-        data_path = pen_data_path(args.unipen)
-        data = load_pen_digits(data_path)
-    except ValueError as e:
-        sys.exit(f"error: {e}")
-    model_path = args.model or default_model_path()
-    try:
-        recognizer = Recognizer(model_path, tta=not args.no_tta, threads=1)
-    except ModelError as e:
-        sys.exit(f"error: {e}")
+    data, data_path, model_path, recognizer = open_pen_benchmark(args)
     if args.sources:
         try:
             sources = parse_sources(args.sources, data)
