@@ -179,14 +179,9 @@ def with_detector(model: onnx.ModelProto, detector: torch.nn.Sequential) -> onnx
     return model
 
 
-def validation_digits(
-    card: dict, data_dir: str | os.PathLike | None, pen_data: str | os.PathLike | None
-) -> tuple[np.ndarray, str]:
+def validation_digits(card: dict, validation: data.Split, digits: pen.PenDigits | None) -> tuple[np.ndarray, str]:
     """Digits no part of training saw, and what they are: the MNIST validation split, and (for a
     model trained on pen strokes) renderings of the validation writer group."""
-    train = data.load_split("train", data_dir)
-    _, validation = data.train_validation_split(train, card["training"]["settings"]["validation_size"])
-    digits = pen.load_pen_digits(pen_data) if card.get("pen_data") else None
     if digits is None or VALIDATION_SOURCE not in set(digits.sources.tolist()) - set(card["pen_data"]["trained_on_sources"]):
         return validation.images, f"{len(validation.images)} MNIST validation digits"
     pen_images, _ = pen.training_images(digits, (VALIDATION_SOURCE,), 4)
@@ -195,15 +190,12 @@ def validation_digits(
     return np.concatenate([validation.images, pen_images]), described
 
 
-def training_digits(card: dict, data_dir: str | os.PathLike | None, pen_data: str | os.PathLike | None) -> np.ndarray:
+def training_digits(card: dict, kept: data.Split, digits: pen.PenDigits | None) -> np.ndarray:
     """The digits the network trained on: the MNIST training part, and its pen-stroke renderings."""
-    train = data.load_split("train", data_dir)
-    kept, _ = data.train_validation_split(train, card["training"]["settings"]["validation_size"])
-    images = [kept.images]
-    if card.get("pen_data"):
-        sources = tuple(card["pen_data"]["trained_on_sources"])
-        images.append(pen.training_images(pen.load_pen_digits(pen_data), sources, card["pen_data"]["copies_per_digit"])[0])
-    return np.concatenate(images)
+    if digits is None:
+        return kept.images
+    sources = tuple(card["pen_data"]["trained_on_sources"])
+    return np.concatenate([kept.images, pen.training_images(digits, sources, card["pen_data"]["copies_per_digit"])[0]])
 
 
 def fit_into(model_path: Path, data_dir: str | os.PathLike | None = None, pen_data: str | os.PathLike | None = None) -> dict:
@@ -216,15 +208,19 @@ def fit_into(model_path: Path, data_dir: str | os.PathLike | None = None, pen_da
     model = onnx.load_from_string(onnx_bytes)
     if OUTPUT_NAME in [o.name for o in model.graph.output]:
         raise ValueError(f"{model_path} already has a not-a-digit detector")
+    kept, validation = data.train_validation_split(
+        data.load_split("train", data_dir), card["training"]["settings"]["validation_size"]
+    )
+    digits = pen.load_pen_digits(pen_data) if card.get("pen_data") else None
     read_features = FeatureReader(model_path)
     glyphs, _ = glyph_images(TRAINING_GLYPHS, GLYPH_COPIES)
-    detector = fit_detector(read_features(training_digits(card, data_dir, pen_data)), read_features(glyphs))
+    detector = fit_detector(read_features(training_digits(card, kept, digits)), read_features(glyphs))
     write_bytes_atomically(model_path, with_detector(model, detector).SerializeToString())
     card.update(sha256=sha256_file(model_path), size_bytes=model_path.stat().st_size)
     card["not_digit"] = {"output_name": OUTPUT_NAME, "threshold": 1.0}  # nothing declined while measuring
     write_card(card, model_path)
-    validation, described = validation_digits(card, data_dir, pen_data)
-    scores = Recognizer(model_path, threads=os.cpu_count() or 1).not_digit_scores(validation / 255.0, tta=True)
+    held_out, described = validation_digits(card, validation, digits)
+    scores = Recognizer(model_path, threads=os.cpu_count() or 1).not_digit_scores(held_out / 255.0, tta=True)
     card["not_digit"] = {
         "output_name": OUTPUT_NAME,
         "threshold": round(float(np.quantile(scores, KEPT_DIGITS)), 6),
