@@ -17,6 +17,7 @@ import torch
 from digitrec import nondigit
 from digitrec.export import onnx_bytes
 from digitrec.model import build_model
+from digitrec.recognize import NOT_DIGIT_OUTPUT
 from strokes import LETTER_STROKES, render
 
 APP_INK = (17, 17, 17, 255)
@@ -58,7 +59,7 @@ def test_the_onnx_detector_computes_what_the_torch_one_does():
     model = nondigit.with_detector(onnx.load_from_string(onnx_bytes(network)), detector)
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     x = torch.rand(4, 1, 28, 28)
-    logits, not_digit = session.run(["logits", nondigit.OUTPUT_NAME], {"image": x.numpy()})
+    logits, not_digit = session.run(["logits", NOT_DIGIT_OUTPUT], {"image": x.numpy()})
     with torch.no_grad():
         expected = torch.sigmoid(detector(network.features(x))).numpy()
         np.testing.assert_allclose(logits, network(x).numpy(), rtol=1e-4, atol=1e-4)  # the digits are untouched

@@ -37,8 +37,8 @@ from onnx import helper, numpy_helper
 from digitrec import data, pen
 from digitrec.card import card_path, load_verified_card, move_model, sha256_file, write_card
 from digitrec.files import write_bytes_atomically
+from digitrec.recognize import NOT_DIGIT_OUTPUT, Recognizer
 
-OUTPUT_NAME = "not_digit"
 FEATURES = "features"  # where a graph names its code explicitly (an ensemble: its members' codes side by side)
 # Characters no digit is written like, per Hershey font (Greek and Cyrillic fonts map Latin keys to their letters).
 PRINT = "AEFHKLMNPRTUVWXYefhkmnrtuvwxy#+*%@<>="
@@ -171,10 +171,10 @@ def with_detector(model: onnx.ModelProto, detector: torch.nn.Sequential) -> onnx
             helper.make_node("Gemm", [features, "not_digit.w1", "not_digit.b1"], ["not_digit.hidden"]),
             helper.make_node("Relu", ["not_digit.hidden"], ["not_digit.relu"]),
             helper.make_node("Gemm", ["not_digit.relu", "not_digit.w2", "not_digit.b2"], ["not_digit.score"]),
-            helper.make_node("Sigmoid", ["not_digit.score"], [OUTPUT_NAME]),
+            helper.make_node("Sigmoid", ["not_digit.score"], [NOT_DIGIT_OUTPUT]),
         ]
     )
-    graph.output.append(helper.make_tensor_value_info(OUTPUT_NAME, onnx.TensorProto.FLOAT, ["batch", 1]))
+    graph.output.append(helper.make_tensor_value_info(NOT_DIGIT_OUTPUT, onnx.TensorProto.FLOAT, ["batch", 1]))
     onnx.checker.check_model(model)
     return model
 
@@ -202,11 +202,9 @@ def fit_into(model_path: Path, data_dir: str | os.PathLike | None = None, pen_da
     """Fit the not-a-digit detector on an exported model and write it in, in place (for a model
     nobody uses yet: export's staging copy). The ONNX file gains the `not_digit` output, the card
     a `not_digit` section: the threshold and what it was fitted on. The digit outputs are unchanged."""
-    from digitrec.recognize import Recognizer  # the threshold is measured as served: with TTA
-
     card, onnx_bytes = load_verified_card(model_path)
     model = onnx.load_from_string(onnx_bytes)
-    if OUTPUT_NAME in [o.name for o in model.graph.output]:
+    if NOT_DIGIT_OUTPUT in [o.name for o in model.graph.output]:
         raise ValueError(f"{model_path} already has a not-a-digit detector")
     kept, validation = data.train_validation_split(
         data.load_split("train", data_dir), card["training"]["settings"]["validation_size"]
@@ -217,12 +215,11 @@ def fit_into(model_path: Path, data_dir: str | os.PathLike | None = None, pen_da
     detector = fit_detector(read_features(training_digits(card, kept, digits)), read_features(glyphs))
     write_bytes_atomically(model_path, with_detector(model, detector).SerializeToString())
     card.update(sha256=sha256_file(model_path), size_bytes=model_path.stat().st_size)
-    card["not_digit"] = {"output_name": OUTPUT_NAME, "threshold": 1.0}  # nothing declined while measuring
-    write_card(card, model_path)
+    write_card(card, model_path)  # no threshold yet: the scores are measured as served (with TTA), nothing declined
     held_out, described = validation_digits(card, validation, digits)
     scores = Recognizer(model_path, threads=os.cpu_count() or 1).not_digit_scores(held_out / 255.0, tta=True)
     card["not_digit"] = {
-        "output_name": OUTPUT_NAME,
+        "output_name": NOT_DIGIT_OUTPUT,
         "threshold": round(float(np.quantile(scores, KEPT_DIGITS)), 6),
         "threshold_from": f"{KEPT_DIGITS:.1%} of {described} stay under it, as served (with TTA)",
         "fitted_on": {"digits": "the images the network trained on", "not_digits": TRAINING_GLYPHS, "copies": GLYPH_COPIES},

@@ -16,6 +16,7 @@ from digitrec.segment import segment_number
 from digitrec.shape import not_a_digit
 
 DEFAULT_THRESHOLD = 0.5  # below this confidence the recognizer declines (digit None)
+NOT_DIGIT_OUTPUT = "not_digit"  # the not-a-digit detector's output, in a model that has one (see digitrec.nondigit)
 
 # Test-time augmentation: the image itself and four slight variations (degrees, scale).
 TTA_TRANSFORMS: tuple[tuple[float, float], ...] = ((0.0, 1.0), (-8.0, 1.0), (8.0, 1.0), (0.0, 0.9), (0.0, 1.1))
@@ -103,6 +104,10 @@ class Recognizer:
         self.temperature = float(self.card.get("temperature", 1.0))
         self.tta = tta
         self.threshold = threshold
+        # The detector's score is read wherever the network has it; it declines only with a
+        # threshold, which the card gives once it has been measured.
+        has_detector = NOT_DIGIT_OUTPUT in [output.name for output in self.session.get_outputs()]
+        self.output_names = [self.card["output_name"], *([NOT_DIGIT_OUTPUT] if has_detector else [])]
         detector = self.card.get("not_digit")
         self.not_digit_threshold = float(detector["threshold"]) if detector else None
 
@@ -137,9 +142,8 @@ class Recognizer:
     def _network(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The network's ten scores per image, and its not-a-digit score (zeros without a detector)."""
         x = ((images.astype(np.float32) - self.mean) / self.std)[:, None, :, :]
-        outputs = self.session.run(None, {self.input_name: x})
-        not_digit = outputs[1][:, 0] if self.not_digit_threshold is not None else np.zeros(len(x), dtype=np.float32)
-        return outputs[0], not_digit
+        logits, *not_digit = self.session.run(self.output_names, {self.input_name: x})
+        return logits, not_digit[0][:, 0] if not_digit else np.zeros(len(x), dtype=np.float32)
 
     def _run(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         scores, not_digit = self._network(images)
