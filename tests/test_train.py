@@ -133,6 +133,19 @@ def test_digitrec_train_writes_model_card_history_and_curves(tmp_path):
     assert Recognizer(model_path).predict(np.zeros((28, 28))).status == "empty"
 
 
+def test_a_missing_export_dependency_fails_before_training_not_after(tmp_path):
+    """A GPU run once trained for six minutes, then lost its export to a missing package."""
+    checkpoint = tmp_path / "quick.pt"
+    blocked = "import sys; sys.modules['HersheyFonts'] = None; from digitrec.cli import app; app()"
+    command = [
+        sys.executable, "-c", blocked, "train", "--epochs", "1", "--train-limit", "768", "--validation-size", "500",
+        "--output", str(tmp_path / "quick.onnx"), "--checkpoint", str(checkpoint),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0 and "HersheyFonts" in result.stderr
+    assert not checkpoint.exists()  # nothing was trained
+
+
 class Interrupt(KeyboardInterrupt):
     pass
 

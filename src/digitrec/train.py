@@ -32,6 +32,7 @@ from tqdm import tqdm
 from digitrec import data, pen
 from digitrec.augment import augment_batch
 from digitrec.config import MNIST_MEAN, MNIST_STD, TrainConfig
+from digitrec.export import export_model  # imported now: a missing dependency fails before training, not after
 from digitrec.files import write_bytes_atomically
 from digitrec.model import build_model
 
@@ -181,8 +182,6 @@ def train(
         print(f"resuming from {checkpoint_path} after epoch {start_epoch}", file=sys.stderr)
 
     def export_best(path: Path = model_path) -> Path:
-        from digitrec.export import export_model  # pulls in onnx: only when exporting
-
         best_model = build_model(config.architecture)
         best_model.load_state_dict(best["state"])
         return export_model(
