@@ -30,7 +30,7 @@ TARGETS = (0.98, 0.99, 0.995)
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--architectures", nargs="+", default=["compact", "original"])
-parser.add_argument("--epochs", type=int, default=3, help="length of the one-cycle schedule")
+parser.add_argument("--epochs", type=int, default=2, help="length of the one-cycle schedule (2: fastest to 99.0%%, measured)")
 parser.add_argument("--evals-per-epoch", type=int, default=8)
 parser.add_argument("--budget", type=float, default=600, help="training seconds per network at most")
 parser.add_argument("--json", type=Path, help="also write the results here")
