@@ -14,11 +14,11 @@ import torch
 from digitrec.augment import augment_batch
 from digitrec.card import load_verified_card
 from digitrec.config import ARCHITECTURE_NAMES, AugmentConfig, TrainConfig
-from digitrec.export import onnx_bytes
+from digitrec.export import export_checkpoint, onnx_bytes
 from digitrec.history import load_history
 from digitrec.model import ARCHITECTURES, build_model, count_parameters
 from digitrec.recognize import Recognizer
-from digitrec.train import train
+from digitrec.train import ExportError, train
 
 QUICK = {"train_limit": 768, "validation_size": 500, "batch_size": 64}
 
@@ -144,6 +144,24 @@ def test_a_missing_export_dependency_fails_before_training_not_after(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode != 0 and "HersheyFonts" in result.stderr
     assert not checkpoint.exists()  # nothing was trained
+
+
+def test_a_failed_export_says_where_the_weights_are_and_they_export_later(tmp_path, monkeypatch):
+    checkpoint, model_path = tmp_path / "run.pt", tmp_path / "digitrec.onnx"
+
+    def disk_full(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr("digitrec.train.export_model", disk_full)
+    with pytest.raises(ExportError, match="No space left") as failed:
+        train(TrainConfig(epochs=1, **QUICK), model_path, checkpoint, show_progress=False)
+    assert f"digitrec export --checkpoint {checkpoint}" in str(failed.value)
+    assert not model_path.exists()
+
+    monkeypatch.undo()
+    export_checkpoint(checkpoint, model_path)  # what the message tells the user to run
+    card, _ = load_verified_card(model_path)
+    assert card["training"]["settings"]["train_limit"] == QUICK["train_limit"]
 
 
 class Interrupt(KeyboardInterrupt):

@@ -140,7 +140,7 @@ def train(
     device: Annotated[str, typer.Option(help="auto (a GPU if there is one), cpu, cuda")] = "auto",
 ) -> None:
     """Train a network on MNIST (and rendered pen strokes) and export the best weights, by validation loss, to ONNX."""
-    from digitrec.train import command_line
+    from digitrec.train import ExportError, command_line
     from digitrec.train import train as run_training
 
     config = TrainConfig(
@@ -167,7 +167,7 @@ def train(
             pen_data=pen_data,
             device=device,
         )
-    except (DataError, ValueError) as e:
+    except (DataError, ExportError, ValueError) as e:
         raise _fail(str(e)) from e
     except KeyboardInterrupt:
         raise _fail(f"interrupted; continue with the same command and --resume (checkpoint: {checkpoint})", 130) from None

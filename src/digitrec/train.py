@@ -37,6 +37,10 @@ from digitrec.files import write_bytes_atomically
 from digitrec.model import build_model
 
 
+class ExportError(Exception):
+    """Training finished but its export failed; the message says how to export the checkpoint."""
+
+
 @dataclass
 class Progress:
     """What a progress callback sees after each validation check."""
@@ -289,7 +293,13 @@ def train(
             kept = export_best(model_path.with_suffix(".interrupted.onnx"))
             print(f"\n{type(e).__name__}: kept the best model so far (epoch {best['epoch']}) in {kept}", file=sys.stderr)
         raise
-    return export_best()
+    try:
+        return export_best()
+    except Exception as e:  # the run is not lost: its best weights are in the checkpoint
+        raise ExportError(
+            f"training finished, but exporting the model failed: {e}. The best weights are kept in"
+            f" {checkpoint_path}; once that is fixed, run `digitrec export --checkpoint {checkpoint_path}`"
+        ) from e
 
 
 def command_line() -> str:
