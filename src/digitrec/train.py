@@ -297,8 +297,8 @@ def train(
         return export_best()
     except Exception as e:  # the run is not lost: its best weights are in the checkpoint
         raise ExportError(
-            f"training finished, but exporting the model failed: {e}. The best weights are kept in"
-            f" {checkpoint_path}; once that is fixed, run `digitrec export --checkpoint {checkpoint_path}`"
+            f"training finished, but exporting the model failed: {e}. The best weights as of the last whole"
+            f" epoch are kept in {checkpoint_path}; once that is fixed, run `digitrec export --checkpoint {checkpoint_path}`"
         ) from e
 
 
