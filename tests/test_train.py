@@ -154,7 +154,7 @@ def test_a_failed_export_says_where_the_weights_are_and_they_export_later(tmp_pa
 
     monkeypatch.setattr("digitrec.train.export_model", disk_full)
     with pytest.raises(ExportError, match="No space left") as failed:
-        train(TrainConfig(epochs=1, **QUICK), model_path, checkpoint, show_progress=False)
+        train(TrainConfig(epochs=1, **QUICK), model_path, checkpoint, show_progress=False, command="digitrec train --seed 0")
     assert f"digitrec export --checkpoint {checkpoint}" in str(failed.value)
     assert not model_path.exists()
 
@@ -162,6 +162,7 @@ def test_a_failed_export_says_where_the_weights_are_and_they_export_later(tmp_pa
     export_checkpoint(checkpoint, model_path)  # what the message tells the user to run
     card, _ = load_verified_card(model_path)
     assert card["training"]["settings"]["train_limit"] == QUICK["train_limit"]
+    assert card["training"]["command"] == "digitrec train --seed 0"  # the run's, not the export's
 
 
 class Interrupt(KeyboardInterrupt):

@@ -19,7 +19,7 @@ from digitrec.card import move_model, sha256_file, write_card
 from digitrec.config import MNIST_MEAN, MNIST_STD, AugmentConfig, TrainConfig
 from digitrec.files import write_bytes_atomically
 from digitrec.history import save_history
-from digitrec.model import build_model, count_parameters
+from digitrec.model import count_parameters, load_best_network
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
@@ -162,18 +162,16 @@ def export_checkpoint(
     pen_data: str | os.PathLike | None = None,
 ) -> Path:
     """Export the best weights a training checkpoint holds (after Ctrl-C, or to re-export)."""
-    ckpt = torch.load(checkpoint_path, weights_only=False, map_location="cpu")
+    model, ckpt = load_best_network(checkpoint_path)
     settings = ckpt["config"]
     config = TrainConfig(**{**settings, "augment": AugmentConfig(**settings["augment"])})
-    model = build_model(config.architecture)
-    model.load_state_dict(ckpt["best"]["state"])
     return export_model(
         model,
         model_path,
         config,
         ckpt["history"],
         ckpt["best"]["epoch"],
-        command=None,
+        command=ckpt.get("command"),
         data_dir=data_dir,
         pen_sha256=ckpt.get("pen_sha256"),
         pen_data=pen_data,

@@ -7,7 +7,9 @@ kept as a baseline to compare against.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -117,3 +119,17 @@ def build_model(name: str = DEFAULT_ARCHITECTURE) -> nn.Module:
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def load_best_network(checkpoint_path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
+    """The best weights a `digitrec train` checkpoint holds, as a network in eval mode, and the checkpoint."""
+    path = Path(checkpoint_path)
+    if not path.is_file():
+        raise ValueError(f"{path} does not exist; checkpoints are written by `digitrec train`")
+    try:
+        ckpt = torch.load(path, weights_only=False, map_location=device)
+        network = build_model(ckpt["config"]["architecture"])
+        network.load_state_dict(ckpt["best"]["state"])
+    except Exception as e:
+        raise ValueError(f"{path} is not a `digitrec train` checkpoint with trained weights ({e})") from e
+    return network.to(device).eval(), ckpt
