@@ -121,3 +121,9 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
     result = run("evaluate", "--model", str(tmp_path / "none.onnx"), check=False)
     assert result.returncode != 0
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+    damaged = tmp_path / "run.pt"
+    damaged.write_bytes(b"half a checkpoint")
+    result = run("export", "--checkpoint", str(damaged), "--output", str(tmp_path / "m.onnx"), check=False)
+    assert result.returncode != 0 and not (tmp_path / "m.onnx").exists()
+    assert "not a `digitrec train` checkpoint" in result.stderr and "Traceback" not in result.stderr

@@ -138,16 +138,6 @@ def train(
     pen_copies: Annotated[int, typer.Option(min=1, help="Renderings of each pen-drawn digit")] = TrainConfig.pen_copies,
     pen_data: PenDataOption = None,
     device: Annotated[str, typer.Option(help="auto (a GPU if there is one), cpu, cuda")] = "auto",
-    teacher: Annotated[
-        list[Path] | None,
-        typer.Option(help="A training checkpoint whose scores the network also learns (repeat for an ensemble)"),
-    ] = None,
-    distill_weight: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share of the loss that follows the teachers, not the labels")
-    ] = TrainConfig.distill_weight,
-    distill_temperature: Annotated[
-        float, typer.Option(min=0.1, help="Temperature of the teachers' and the network's scores")
-    ] = TrainConfig.distill_temperature,
 ) -> None:
     """Train a network on MNIST (and rendered pen strokes) and export the best weights, by validation loss, to ONNX."""
     from digitrec.train import ExportError, command_line
@@ -164,9 +154,6 @@ def train(
         train_limit=train_limit,
         pen_sources=tuple(s.strip() for s in pen_sources.split(",") if s.strip()),
         pen_copies=pen_copies,
-        teachers=tuple(str(path) for path in teacher or ()),
-        distill_weight=distill_weight,
-        distill_temperature=distill_temperature,
     )
     checkpoint = checkpoint or Path("runs") / f"{output.stem}.pt"
     try:

@@ -38,7 +38,4 @@ class TrainConfig:
     evals_per_epoch: int = 1  # validation checks per epoch (benchmarks want finer timing)
     pen_sources: tuple[str, ...] = ()  # UNIPEN writer groups whose rendered digits join MNIST in training
     pen_copies: int = 4  # renderings of each pen-drawn digit (canvas, pen width, size, place)
-    teachers: tuple[str, ...] = ()  # training checkpoints whose averaged scores the network also learns
-    distill_weight: float = 0.9  # share of the loss that follows the teachers rather than the labels
-    distill_temperature: float = 4.0  # softens both sides' scores, so close wrong digits count too
     augment: AugmentConfig = field(default_factory=AugmentConfig)

@@ -122,7 +122,8 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def load_best_network(checkpoint_path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
-    """The best weights a `digitrec train` checkpoint holds, as a network in eval mode, and the checkpoint."""
+    """The best weights a `digitrec train` checkpoint holds, as a network in eval mode, and the
+    checkpoint itself: a wrong or damaged file is a clear error, not a traceback."""
     path = Path(checkpoint_path)
     if not path.is_file():
         raise ValueError(f"{path} does not exist; checkpoints are written by `digitrec train`")

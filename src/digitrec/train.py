@@ -32,7 +32,6 @@ from tqdm import tqdm
 from digitrec import data, pen
 from digitrec.augment import augment_batch
 from digitrec.config import MNIST_MEAN, MNIST_STD, TrainConfig
-from digitrec.distill import distillation_loss, load_teachers
 from digitrec.export import export_model  # imported now: a missing dependency fails before training, not after
 from digitrec.files import write_bytes_atomically
 from digitrec.model import build_model
@@ -139,13 +138,9 @@ def train(
     """Train, then export the best model to `model_path` (ONNX) with its card. Returns the path.
 
     With `config.pen_sources`, rendered pen-drawn digits from those writer groups (file:
-    `pen_data` or $DIGITREC_UNIPEN) join the MNIST training images; validation stays MNIST.
-    With `config.teachers`, the network also learns the averaged scores of those trained
-    networks on each augmented batch (see `digitrec.distill`)."""
+    `pen_data` or $DIGITREC_UNIPEN) join the MNIST training images; validation stays MNIST."""
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     set_seed(config.seed)
-    run_on = pick_device(device)
-    teachers = load_teachers(config.teachers, config.validation_size, run_on) if config.teachers else None
     digits = pen.load_pen_digits(pen_data) if config.pen_sources else None
     if digits is not None:
         pen.check_sources(config.pen_sources, digits)  # before anything slow
@@ -158,6 +153,7 @@ def train(
         pen_images, pen_labels = pen.training_images(digits, config.pen_sources, config.pen_copies)
         fit = data.Split(np.concatenate([fit.images, pen_images]), np.concatenate([fit.labels, pen_labels]))
         pen_sha256 = digits.sha256
+    run_on = pick_device(device)
     fit_x, fit_y = to_tensor(fit.images).to(run_on), torch.from_numpy(fit.labels).to(run_on)
     val_x, val_y = to_tensor(val.images).to(run_on), torch.from_numpy(val.labels).to(run_on)
 
@@ -221,10 +217,7 @@ def train(
                 x = normalise(x).contiguous(memory_format=torch.channels_last)
                 y = fit_y[idx]
                 logits = model(x)
-                if teachers is None:
-                    loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
-                else:
-                    loss = distillation_loss(logits, teachers(x), y, config.distill_weight, config.distill_temperature)
+                loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
