@@ -122,6 +122,10 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
     assert result.returncode != 0
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
 
+    result = run("export", "--checkpoint", str(tmp_path / "none.pt"), check=False)
+    assert result.returncode != 0
+    assert "does not exist; train first" in result.stderr and "Traceback" not in result.stderr
+
     damaged = tmp_path / "run.pt"
     damaged.write_bytes(b"half a checkpoint")
     result = run("export", "--checkpoint", str(damaged), "--output", str(tmp_path / "m.onnx"), check=False)

@@ -185,8 +185,6 @@ def export(
     pen_data: PenDataOption = None,
 ) -> None:
     """Export the best weights of a training checkpoint to ONNX, with a measured model card."""
-    if not checkpoint.exists():
-        raise _fail(f"{checkpoint} does not exist; train first with `digitrec train`")
     from digitrec.export import export_checkpoint
 
     try:

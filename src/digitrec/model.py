@@ -121,16 +121,16 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def load_best_network(checkpoint_path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
-    """The best weights a `digitrec train` checkpoint holds, as a network in eval mode, and the
-    checkpoint itself: a wrong or damaged file is a clear error, not a traceback."""
+def load_best_network(checkpoint_path: str | os.PathLike) -> tuple[nn.Module, dict]:
+    """The best weights a `digitrec train` checkpoint holds, as a network on the CPU, and the
+    checkpoint itself: a missing, wrong or damaged file is a clear error, not a traceback."""
     path = Path(checkpoint_path)
     if not path.is_file():
-        raise ValueError(f"{path} does not exist; checkpoints are written by `digitrec train`")
+        raise ValueError(f"{path} does not exist; train first with `digitrec train`")
     try:
-        ckpt = torch.load(path, weights_only=False, map_location=device)
+        ckpt = torch.load(path, weights_only=False, map_location="cpu")
         network = build_model(ckpt["config"]["architecture"])
         network.load_state_dict(ckpt["best"]["state"])
     except Exception as e:
         raise ValueError(f"{path} is not a `digitrec train` checkpoint with trained weights ({e})") from e
-    return network.to(device).eval(), ckpt
+    return network.eval(), ckpt
