@@ -162,6 +162,43 @@ def test_missing_and_truncated_files_get_a_clear_error(recognizer, tmp_path):
         recognizer.predict(truncated)
 
 
+def _encoded(image: Image.Image, format: str, **options) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format=format, **options)
+    return out.getvalue()
+
+
+def test_high_bit_depth_images_are_scaled_not_clipped(recognizer):
+    """16-bit PNGs and 32-bit TIFFs (scanners, image tools): an 8-bit conversion would clip them to white."""
+    gray = np.asarray(render(DIGIT_STROKES[3]).convert("L"), dtype=np.float64) / 255
+    sixteen = Image.fromarray((gray * 65535).astype(np.uint16))
+    inputs = {
+        "16-bit PNG": _encoded(sixteen, "PNG"),
+        "16-bit PIL image": sixteen,
+        "32-bit integer TIFF": _encoded(Image.fromarray((gray * 65535).astype(np.int32)), "TIFF"),
+        "float TIFF, 0..1": _encoded(Image.fromarray(gray.astype(np.float32)), "TIFF"),
+    }
+    assert {name: recognizer.predict(source).digit for name, source in inputs.items()} == dict.fromkeys(inputs, 3)
+
+
+@pytest.mark.parametrize(("orientation", "stored"), [(6, Image.Transpose.ROTATE_90), (8, Image.Transpose.ROTATE_270)])
+def test_photos_stored_sideways_are_turned_upright_by_their_exif_tag(recognizer, orientation, stored):
+    upright = render(DIGIT_STROKES[7]).convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = orientation  # EXIF Orientation: how to turn the stored pixels to show them
+    photo = _encoded(upright.transpose(stored), "JPEG", exif=exif.tobytes())
+    assert recognizer.predict(photo).digit == 7
+    assert recognizer.predict(Image.open(io.BytesIO(photo))).digit == 7
+
+
+def test_empty_files_and_folders_get_a_clear_error(recognizer, tmp_path):
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    for source, message in [(empty, "the file is empty"), (b"", "empty"), (tmp_path, "is a folder, not an image file")]:
+        with pytest.raises(ImageError, match=message):
+            recognizer.predict(source)
+
+
 def test_huge_images_are_refused_before_decoding(recognizer):
     bomb = io.BytesIO()
     Image.new("1", (10_000, 6_000)).save(bomb, format="PNG")  # tiny file, 60 megapixels

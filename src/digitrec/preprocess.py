@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
 MAX_FILE_BYTES = 25 * 1024 * 1024
@@ -43,31 +43,58 @@ class Preprocessed:
 
 
 def _open_pil(source: str | os.PathLike | bytes) -> Image.Image:
+    limit = f"the limit is {MAX_FILE_BYTES // 1024 // 1024} MB"
     if isinstance(source, bytes):
+        if not source:
+            raise ImageError("image bytes: empty")
         if len(source) > MAX_FILE_BYTES:
-            raise ImageError(f"image is {len(source) / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES // 1024 // 1024} MB")
+            raise ImageError(f"image is {len(source) / 1e6:.1f} MB; {limit}")
         stream: io.BytesIO | Path = io.BytesIO(source)
         name = "image bytes"
     else:
         stream = Path(source)
         name = str(source)
+        if stream.is_dir():
+            raise ImageError(f"{name}: is a folder, not an image file")
         if not stream.is_file():
             raise ImageError(f"{name}: no such file")
-        if stream.stat().st_size > MAX_FILE_BYTES:
-            raise ImageError(f"{name}: {stream.stat().st_size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES // 1024 // 1024} MB")
+        size = stream.stat().st_size
+        if size == 0:
+            raise ImageError(f"{name}: the file is empty")
+        if size > MAX_FILE_BYTES:
+            raise ImageError(f"{name}: {size / 1e6:.1f} MB; {limit}")
     try:
         image = Image.open(stream)
         if image.width * image.height > MAX_PIXELS:
             raise ImageError(f"{name}: {image.width}x{image.height} pixels is too large for a drawing")
         image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError) as e:
+    except UnidentifiedImageError as e:
+        raise ImageError(f"{name}: not a readable image (no format Pillow knows: PNG, JPEG, GIF, BMP, TIFF, WebP...)") from e
+    except Image.DecompressionBombError as e:
         raise ImageError(f"{name}: not a readable image ({e})") from e
     except OSError as e:
         raise ImageError(f"{name}: the image is damaged or truncated ({e})") from e
     return image
 
 
+def _high_depth_to_array(image: Image.Image) -> np.ndarray:
+    """16-bit, 32-bit integer and float grey images (scans, TIFFs) in [0, 1]: Pillow's own
+    conversion to 8 bits clips them to white instead of scaling, which would erase the drawing."""
+    array = np.asarray(image, dtype=np.float32)
+    if not np.isfinite(array).all():
+        raise ImageError("the image contains NaN or infinite values")
+    top = float(array.max(initial=0))
+    full = 65535.0 if image.mode.startswith("I;16") or top > 255 else 255.0 if image.mode == "I" or top > 1 else 1.0
+    if array.min(initial=0) < 0 or top > full:
+        raise ImageError(f"{image.mode} pixel values {array.min():.6g}..{top:.6g} are not an image's 0..{full:.0f}")
+    return array / full
+
+
 def _pil_to_array(image: Image.Image) -> np.ndarray:
+    # A photo is often stored sideways, with an EXIF tag that says how to turn it upright.
+    image = ImageOps.exif_transpose(image)
+    if image.mode == "F" or image.mode.startswith("I"):
+        return _high_depth_to_array(image)
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     image = image.convert("RGBA" if has_alpha else "RGB")
     return np.asarray(image, dtype=np.float32) / 255.0
