@@ -104,3 +104,18 @@ LETTER_STROKES: dict[str, list[list[tuple[float, float]]]] = {
     "+": [[(0.2, 0.5), (0.8, 0.5)], [(0.5, 0.2), (0.5, 0.8)]],
     "*": [[(0.5, 0.2), (0.5, 0.8)], [(0.25, 0.32), (0.75, 0.68)], [(0.75, 0.32), (0.25, 0.68)]],
 }
+
+
+# A photo of a drawing on paper: the light falls off across the page. (y, x) in 0..1 -> brightness.
+LIGHTS = {
+    "fading towards the top": lambda y, x: 0.4 + 0.6 * y,
+    "a soft shadow across a corner": lambda y, x: 1 - 0.4 / (1 + np.exp(-(x + 0.5 * y - 0.6) * 25)),
+    "a lamp at the top right": lambda y, x: 0.5 + 0.5 * np.exp(-((x - 0.8) ** 2 + (y - 0.2) ** 2) * 3),
+}
+
+
+def photographed(drawing: Image.Image, light: str) -> np.ndarray:
+    """A dark pen on white paper under LIGHTS[light], as a gray float image."""
+    paper = np.asarray(drawing.convert("L"), dtype=np.float32) / 255  # 1: paper, 0: ink
+    y, x = np.mgrid[0 : paper.shape[0], 0 : paper.shape[1]] / max(paper.shape)
+    return (LIGHTS[light](y, x) * (0.1 + 0.85 * paper)).astype(np.float32)

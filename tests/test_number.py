@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from strokes import DIGIT_STROKES, number_strokes, render
+from strokes import DIGIT_STROKES, number_strokes, photographed, render
 
 CASES = {
     "2026 spaced": ("2026", {"gap": 0.2}),
@@ -103,3 +103,8 @@ def test_the_number_benchmark_composes_the_gaps_it_is_asked_for():
     drawn = (columns[0], rows[0], columns[-1] + 1, rows[-1] + 1)
     composed_box = np.r_[np.min(composed.boxes, axis=0)[:2], np.max(composed.boxes, axis=0)[2:]]
     assert ink.shape == (height, width) and np.allclose(drawn, composed_box, atol=2)  # drawn where composed
+
+
+def test_a_number_photographed_in_uneven_light_is_read(recognizer):
+    drawing = render(number_strokes("2024", gap=0.15), size=(1200, 300), pen=16)
+    assert recognizer.read_number(photographed(drawing, "a soft shadow across a corner")).text == "2024"

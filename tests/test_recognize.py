@@ -15,7 +15,7 @@ from PIL import Image
 from digitrec.card import ModelError
 from digitrec.preprocess import ImageError, preprocess
 from digitrec.recognize import Recognizer
-from strokes import DIGIT_STROKES, render
+from strokes import DIGIT_STROKES, LIGHTS, photographed, render
 
 WHITE, BLACK, CLEAR = (255, 255, 255, 255), (0, 0, 0, 255), (0, 0, 0, 0)
 
@@ -197,6 +197,16 @@ def test_empty_files_and_folders_get_a_clear_error(recognizer, tmp_path):
     for source, message in [(empty, "the file is empty"), (b"", "empty"), (tmp_path, "is a folder, not an image file")]:
         with pytest.raises(ImageError, match=message):
             recognizer.predict(source)
+
+
+@pytest.mark.parametrize("light", LIGHTS)
+def test_photos_of_paper_lit_unevenly_are_read(recognizer, light):
+    """With one background level for the whole photo, the dim side of the page counts as ink."""
+    answers = {
+        digit: recognizer.predict(photographed(render(strokes, size=400, pen=22), light)).digit
+        for digit, strokes in DIGIT_STROKES.items()
+    }
+    assert answers == {digit: digit for digit in DIGIT_STROKES}
 
 
 def test_huge_images_are_refused_before_decoding(recognizer):

@@ -3,7 +3,8 @@
 MNIST digits are white on black, their ink fitted into a 20x20 box with the aspect ratio kept,
 anti-aliased, and centred by centre of mass in a 28x28 frame. A canvas drawing is none of
 that: any size, usually dark on light (or on a transparent background), in any corner, with
-a pen that may be far thinner or fatter than MNIST's. Every step below closes one of those gaps.
+a pen that may be far thinner or fatter than MNIST's; a photo of paper adds a shadow or a lamp's
+fall-off. Every step below closes one of those gaps.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ MAX_FILE_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # beyond this an "image" is a decompression bomb, not a drawing
 WORKING_SIZE = 512  # larger images are shrunk to this longer side first: same answer, less work
 INK_THRESHOLD = 0.25  # contrast against the background that counts as ink
+FRAME_MARGIN = 0.05  # the outer 5% of an image is background: a drawing or a photo of paper rarely reaches it
+UNEVEN_LIGHT = 0.1  # a background frame whose level spreads wider than this is lit unevenly (a photo)
+LIGHT_GRID = 6  # an unevenly lit background is measured in this many blocks across and down
 MIN_INK_FRACTION = 0.0005  # less ink than this (of the image area) is "nothing drawn"
 SPECK_FRACTION = 0.05  # ink blobs smaller than this fraction of the largest are dust, not digit
 BOX = 20  # MNIST fits each digit into 20x20...
@@ -150,7 +154,8 @@ def ink_contrast(array: np.ndarray) -> np.ndarray:
 
     Transparency is composited onto a background that contrasts with the ink's own colour
     (a black pen on a transparent canvas is drawn on white, a white one on black), and the
-    background level is the median, since a drawing covers far less than half the canvas.
+    background level is the median, since a drawing covers far less than half the canvas; in a
+    photo of paper lit unevenly, a level that varies smoothly over the page.
     """
     if array.ndim == 2:
         luminance = array
@@ -164,8 +169,45 @@ def ink_contrast(array: np.ndarray) -> np.ndarray:
             backdrop = 1.0 if ink_level < 0.5 else 0.0
             luminance = luminance * alpha + backdrop * (1 - alpha)
     step = max(1, min(luminance.shape) // 64)  # a sample of ~4,000 pixels is enough for the median
-    background = float(np.median(luminance[::step, ::step]))
-    return np.abs(luminance - background).astype(np.float32)
+    sample = luminance[::step, ::step]
+    background = float(np.median(sample))
+    if _evenly_lit(sample):
+        return np.abs(luminance - background).astype(np.float32)
+    return _contrast_to_local_background(luminance, sample, background)
+
+
+def _evenly_lit(sample: np.ndarray) -> bool:
+    """Whether the image's outer frame, which is background even in a photo, has one level
+    (a canvas or a scan), rather than a shadow or a lamp's fall-off across it (a photo of paper).
+
+    The frame is measured piecewise, by medians: neither noise nor a stroke that reaches it moves them.
+    An image too small for blocks of 8x8 pixels (an MNIST digit, an icon) counts as evenly lit."""
+    if min(sample.shape) < 8 * LIGHT_GRID:
+        return True
+    edge = max(1, round(FRAME_MARGIN * min(sample.shape)))
+    medians = []
+    for strips in ([sample[:edge], sample[-edge:]], [sample[:, :edge].T, sample[:, -edge:].T]):
+        along = strips[0].shape[1] // LIGHT_GRID * LIGHT_GRID  # LIGHT_GRID equal pieces along each strip
+        pieces = np.stack(strips)[:, :, :along].reshape(2, edge, LIGHT_GRID, -1).transpose(0, 2, 1, 3)
+        medians.append(np.median(pieces.reshape(2 * LIGHT_GRID, -1), axis=1))
+    levels = np.concatenate(medians)
+    return bool(levels.max() - levels.min() <= UNEVEN_LIGHT)
+
+
+def _contrast_to_local_background(luminance: np.ndarray, sample: np.ndarray, background: float) -> np.ndarray:
+    """Ink contrast against a background level that varies smoothly over the image.
+
+    With one level for the whole photo, the dim side of the paper would be as far from it as ink
+    is. The ink is the minority on one side of the median (the darker side for a pen on paper);
+    in each of LIGHT_GRID x LIGHT_GRID blocks the background is a percentile from the other side,
+    which ink covering up to three quarters of a block does not reach."""
+    low, high = np.percentile(sample, [1, 99])
+    dark_ink = background - low >= high - background
+    blocks = [np.array_split(rows, LIGHT_GRID, axis=1) for rows in np.array_split(sample, LIGHT_GRID, axis=0)]
+    levels = np.array([[np.percentile(block, 75 if dark_ink else 25) for block in row] for row in blocks], dtype=np.float32)
+    height, width = luminance.shape
+    local = np.asarray(Image.fromarray(levels).resize((width, height), Image.Resampling.BILINEAR))
+    return np.clip(local - luminance if dark_ink else luminance - local, 0, 1).astype(np.float32)
 
 
 def _keep_digit_ink(ink: np.ndarray) -> np.ndarray | None:
