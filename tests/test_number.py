@@ -108,3 +108,13 @@ def test_the_number_benchmark_composes_the_gaps_it_is_asked_for():
 def test_a_number_photographed_in_uneven_light_is_read(recognizer):
     drawing = render(number_strokes("2024", gap=0.15), size=(1200, 300), pen=16)
     assert recognizer.read_number(photographed(drawing, "a soft shadow across a corner")).text == "2024"
+
+
+def test_the_number_benchmark_scores_whole_numbers_and_digits_at_their_place():
+    bench = _number_benchmark()
+    rows = [
+        {"truth": t, "read": r, "digits_right": bench.digits_right(t, r)}
+        for t, r in [("307", "307"), ("307", "301"), ("45", "4")]
+    ]
+    assert [r["digits_right"] for r in rows] == [3, 2, 0]  # a digit lost: none of that number's digits count
+    assert bench._accuracies(rows) == (1 / 3, 5 / 8)
