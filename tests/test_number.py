@@ -7,6 +7,7 @@ import itertools
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -118,3 +119,24 @@ def test_the_number_benchmark_scores_whole_numbers_and_digits_at_their_place():
     ]
     assert [r["digits_right"] for r in rows] == [3, 2, 0]  # a digit lost: none of that number's digits count
     assert bench._accuracies(rows) == (1 / 3, 5 / 8)
+
+
+def test_a_dithered_black_and_white_image_is_read_as_solid_strokes(recognizer):
+    """Grey ink saved as a 1-bit image comes out dithered, its strokes riddled with pinholes:
+    read as they were, the pinholes looked like gaps, and one 7 was read as 77 or 911."""
+    for pen in (12, 18):
+        seven = render(DIGIT_STROKES[7], pen=pen, ink=(60, 60, 60, 255)).convert("1")
+        assert recognizer.read_number(seven).text == "7"
+        assert recognizer.predict(seven).digit == 7
+    number = render(number_strokes("307", gap=0.15), size=(900, 300), pen=16, ink=(60, 60, 60, 255)).convert("1")
+    assert recognizer.read_number(number).text == "307"
+
+
+def test_hairlines_on_a_large_canvas_are_no_arithmetic_error(recognizer):
+    """A 1 px pen on a large canvas is under a pixel wide once shrunk: it used to be thinned to
+    nothing and divide by zero. (Such hairlines are read poorly: the app's pen is at least 4 px.)"""
+    hairline = render(number_strokes("307", gap=0.15), size=(1800, 450), pen=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reading = recognizer.read_number(hairline)
+    assert all(0 <= digit.confidence <= 1 for digit in reading.digits)

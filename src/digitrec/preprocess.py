@@ -26,6 +26,7 @@ FRAME_MARGIN = 0.05  # the outer 5% of an image is background: a drawing or a ph
 UNEVEN_LIGHT = 0.1  # a background frame whose level spreads wider than this is lit unevenly (a photo)
 LIGHT_GRID = 6  # an unevenly lit background is measured in this many blocks across and down
 MIN_INK_FRACTION = 0.0005  # less ink than this (of the image area) is "nothing drawn"
+HALFTONE_PINHOLES = 0.02  # dithered ink: 8% as many pinholes as ink pixels; solid strokes, drawn or scanned: under 0.4%
 SPECK_FRACTION = 0.05  # ink blobs smaller than this fraction of the largest are dust, not digit
 BOX = 20  # MNIST fits each digit into 20x20...
 FRAME = 28  # ...centred by mass in 28x28
@@ -210,6 +211,18 @@ def _contrast_to_local_background(luminance: np.ndarray, sample: np.ndarray, bac
     return np.clip(local - luminance if dark_ink else luminance - local, 0, 1).astype(np.float32)
 
 
+def _without_halftone(ink: np.ndarray) -> np.ndarray:
+    """A 1-bit image of grey ink is dithered: its strokes are riddled with pinholes, which the
+    number reader takes for gaps between digits. Such ink is averaged over 3x3 pixels, which
+    closes them; any other ink (anti-aliased, grey, or solid black and white) is left as it is."""
+    if np.any((ink > 0) & (ink < 1)):
+        return ink
+    mask = ink > INK_THRESHOLD
+    inked_sides = ndimage.convolve(mask.astype(np.uint8), np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.uint8), mode="constant")
+    pinholes = np.count_nonzero(~mask & (inked_sides >= 3))  # background pixels with ink on three or four sides
+    return ndimage.uniform_filter(ink, 3) if pinholes > HALFTONE_PINHOLES * np.count_nonzero(mask) else ink
+
+
 def _keep_digit_ink(ink: np.ndarray) -> np.ndarray | None:
     """Zero out isolated specks; None when no real ink is left."""
     mask = ink > INK_THRESHOLD
@@ -313,7 +326,7 @@ def read_ink(source: ImageInput) -> InkMap | None:
     height, width = array.shape[:2]
     ink = shrink(ink_contrast(array))
     scale_x, scale_y = width / ink.shape[1], height / ink.shape[0]
-    ink = _keep_digit_ink(ink)
+    ink = _keep_digit_ink(_without_halftone(ink))
     return None if ink is None else InkMap(ink, scale_x, scale_y)
 
 

@@ -109,8 +109,9 @@ def _boundaries(ink: np.ndarray, solid: np.ndarray, height: float, stroke: float
     of it, the last all of it left."""
     rows, width = ink.shape
     # Strokes thinned to their middle: where two run side by side, touching or overlapping, a
-    # path slips between them; crossing one costs about its thinned width.
-    radius = round(THINNED * stroke / 2)
+    # path slips between them; crossing one costs about its thinned width. A hairline (under 3 px
+    # at this resolution: a fine pen on a large canvas) has no middle to keep: it stays as it is.
+    radius = round(THINNED * stroke / 2) if stroke >= 3 else 0
     thin = ndimage.grey_erosion(ink, footprint=disk(radius)) if radius else ink
     width_crossed = stroke - 2 * radius
     cost = np.pad(thin.astype(np.float64), ((0, 0), (1, 1)))  # a blank column beyond each edge
