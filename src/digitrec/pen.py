@@ -76,7 +76,8 @@ def check_sources(sources: Sequence[str], digits: PenDigits) -> None:
     """A clear error for writer groups the file does not have (or none at all)."""
     unknown = sorted(set(sources) - set(digits.sources.tolist()))
     if unknown or not sources:
-        raise ValueError(f"unknown source(s) {', '.join(unknown) or '(none given)'}; the file has {', '.join(SOURCES)}")
+        present = ", ".join(dict.fromkeys(digits.sources.tolist()))  # in the file's order: another file may have other groups
+        raise ValueError(f"unknown source(s) {', '.join(unknown) or '(none given)'}; the file has {present}")
 
 
 def parse_sources(text: str, digits: PenDigits) -> list[str]:
