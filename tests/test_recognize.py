@@ -65,6 +65,20 @@ def test_specks_beside_a_digit_are_ignored():
     assert preprocess(dusty).box == preprocess(clean).box
 
 
+def test_a_digit_written_small_on_a_large_page_is_read(recognizer):
+    """A 1.3 cm digit in a 0.5 mm pen on an A4 page at 150 dpi is far less ink than 0.05% of the
+    page, which used to mean "nothing drawn"; dust on the same page still is nothing."""
+    page = Image.new("RGB", (1240, 1754), "white")
+    for digit, place in [(4, (600, 500)), (7, (300, 1200))]:
+        sheet = page.copy()
+        sheet.paste(render(DIGIT_STROKES[digit], size=118, pen=3), place)
+        assert recognizer.predict(sheet).digit == digit
+    dusty = np.asarray(page).copy()
+    for y, x in [(300, 200), (900, 1000), (1500, 600)]:
+        dusty[y : y + 3, x : x + 3] = 0
+    assert recognizer.predict(dusty).status == "empty"
+
+
 def test_every_input_type_gives_the_same_answer(recognizer, tmp_path):
     image = render(DIGIT_STROKES[3])
     rgba = np.asarray(image)

@@ -25,7 +25,8 @@ INK_THRESHOLD = 0.25  # contrast against the background that counts as ink
 FRAME_MARGIN = 0.05  # the outer 5% of an image is background: a drawing or a photo of paper rarely reaches it
 UNEVEN_LIGHT = 0.1  # a background frame whose level spreads wider than this is lit unevenly (a photo)
 LIGHT_GRID = 6  # an unevenly lit background is measured in this many blocks across and down
-MIN_INK_FRACTION = 0.0005  # less ink than this (of the image area) is "nothing drawn"
+MIN_INK_FRACTION = 0.0005  # less ink than this (of the image area) is "nothing drawn"...
+MIN_INK_EXTENT = 0.02  # ...unless its largest piece spans this much of the image's longer side
 HALFTONE_PINHOLES = 0.02  # dithered ink: 8% as many pinholes as ink pixels; solid strokes, drawn or scanned: under 0.4%
 SPECK_FRACTION = 0.05  # ink blobs smaller than this fraction of the largest are dust, not digit
 BOX = 20  # MNIST fits each digit into 20x20...
@@ -224,16 +225,23 @@ def _without_halftone(ink: np.ndarray) -> np.ndarray:
 
 
 def _keep_digit_ink(ink: np.ndarray) -> np.ndarray | None:
-    """Zero out isolated specks; None when no real ink is left."""
+    """Zero out isolated specks; None when no real ink is left: too little of it, in one small spot."""
     mask = ink > INK_THRESHOLD
-    if mask.sum() < max(2, MIN_INK_FRACTION * mask.size):
+    if mask.sum() < 2:
         return None
     labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
+    sizes = np.bincount(labels.ravel())[1:]
+    boxes = ndimage.find_objects(labels)
+    if mask.sum() < MIN_INK_FRACTION * mask.size:
+        # Little ink for the image: dust, or a digit written small on a large page. Dust is small
+        # every way; a digit, however thin its pen, stands some height.
+        largest = boxes[sizes.argmax()]
+        if max(part.stop - part.start for part in largest) < MIN_INK_EXTENT * max(mask.shape):
+            return None
     if count == 1:
         return ink
-    sizes = np.bincount(labels.ravel())[1:]
     ink = ink.copy()
-    for index, where in enumerate(ndimage.find_objects(labels)):
+    for index, where in enumerate(boxes):
         if sizes[index] >= SPECK_FRACTION * sizes.max():
             continue
         # Erase the speck with its soft, anti-aliased rim: its mask grown by one pixel.
