@@ -223,6 +223,18 @@ def test_photos_of_paper_lit_unevenly_are_read(recognizer, light):
     assert answers == {digit: digit for digit in DIGIT_STROKES}
 
 
+def test_a_page_photographed_on_a_dark_table_is_read(recognizer):
+    """The table round the page (here 70% of the photo) is no ink: it runs along the image's edge.
+    A blank page is nothing drawn."""
+    for digit in (1, 4, 7):
+        photo = Image.new("L", (520, 520), 64)  # the table
+        photo.paste(render(DIGIT_STROKES[digit], size=440).convert("L").rotate(6, fillcolor=255), (50, 30))
+        assert recognizer.predict(photo).digit == digit
+    blank = Image.new("L", (520, 520), 64)
+    blank.paste(Image.new("L", (440, 440), 255), (50, 30))
+    assert recognizer.predict(blank).status == "empty"
+
+
 def test_huge_images_are_refused_before_decoding(recognizer):
     bomb = io.BytesIO()
     Image.new("1", (10_000, 6_000)).save(bomb, format="PNG")  # tiny file, 60 megapixels

@@ -29,6 +29,7 @@ MIN_INK_FRACTION = 0.0005  # less ink than this (of the image area) is "nothing 
 MIN_INK_EXTENT = 0.02  # ...unless its largest piece spans this much of the image's longer side
 HALFTONE_PINHOLES = 0.02  # dithered ink: 8% as many pinholes as ink pixels; solid strokes, drawn or scanned: under 0.4%
 SPECK_FRACTION = 0.05  # ink blobs smaller than this fraction of the largest are dust, not digit
+SURROUND = 0.25  # ink along more than this share of the image's edge surrounds the drawing: a table, a frame
 BOX = 20  # MNIST fits each digit into 20x20...
 FRAME = 28  # ...centred by mass in 28x28
 TARGET_STROKE = 2.8  # typical MNIST stroke width at 28x28, in pixels (2 * area / perimeter; median 3.1)
@@ -225,14 +226,20 @@ def _without_halftone(ink: np.ndarray) -> np.ndarray:
 
 
 def _keep_digit_ink(ink: np.ndarray) -> np.ndarray | None:
-    """Zero out isolated specks; None when no real ink is left: too little of it, in one small spot."""
+    """Zero out what is not the drawing: isolated specks, and whatever surrounds it (the table
+    round a photographed page, a frame drawn round the canvas). None when no real ink is left:
+    none, or too little of it in one small spot."""
     mask = ink > INK_THRESHOLD
     if mask.sum() < 2:
         return None
     labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
-    sizes = np.bincount(labels.ravel())[1:]
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    sizes[np.bincount(border, minlength=count + 1)[1:] > SURROUND * len(border)] = 0  # erased below, as specks are
+    if not sizes.any():
+        return None
     boxes = ndimage.find_objects(labels)
-    if mask.sum() < MIN_INK_FRACTION * mask.size:
+    if sizes.sum() < MIN_INK_FRACTION * mask.size:
         # Little ink for the image: dust, or a digit written small on a large page. Dust is small
         # every way; a digit, however thin its pen, stands some height.
         largest = boxes[sizes.argmax()]
@@ -244,7 +251,7 @@ def _keep_digit_ink(ink: np.ndarray) -> np.ndarray | None:
     for index, where in enumerate(boxes):
         if sizes[index] >= SPECK_FRACTION * sizes.max():
             continue
-        # Erase the speck with its soft, anti-aliased rim: its mask grown by one pixel.
+        # Erase it with its soft, anti-aliased rim: its mask grown by one pixel.
         rows = slice(max(where[0].start - 1, 0), where[0].stop + 1)
         cols = slice(max(where[1].start - 1, 0), where[1].stop + 1)
         speck = ndimage.binary_dilation(labels[rows, cols] == index + 1, structure=np.ones((3, 3)))
