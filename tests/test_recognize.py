@@ -235,6 +235,19 @@ def test_a_page_photographed_on_a_dark_table_is_read(recognizer):
     assert recognizer.predict(blank).status == "empty"
 
 
+def test_faint_drawings_are_read_and_grain_is_no_ink(recognizer):
+    """A pale pencil (ink 15% darker than the paper) used to be below the ink threshold, "nothing
+    drawn"; a blank photo's grain used to be read as a confident 8."""
+    paper = {d: np.asarray(render(s, size=300, pen=10).convert("L"), dtype=np.float32) / 255 for d, s in DIGIT_STROKES.items()}
+    assert {d: recognizer.predict(0.85 + 0.15 * p).digit for d, p in paper.items()} == {d: d for d in paper}
+    grainy = {d: np.clip(0.1 + 0.8 * p + np.random.default_rng(d).normal(0, 0.08, p.shape), 0, 1) for d, p in paper.items()}
+    assert {d: recognizer.predict(g.astype(np.float32)).digit for d, g in grainy.items()} == {d: d for d in paper}
+    for seed, noise in enumerate([0.05, 0.1, 0.15, 0.2]):
+        blank = np.clip(0.9 + np.random.default_rng(seed).normal(0, noise, (300, 300)), 0, 1).astype(np.float32)
+        assert recognizer.predict(blank).status == "empty", noise
+        assert recognizer.read_number(blank).text == "", noise
+
+
 def test_huge_images_are_refused_before_decoding(recognizer):
     bomb = io.BytesIO()
     Image.new("1", (10_000, 6_000)).save(bomb, format="PNG")  # tiny file, 60 megapixels

@@ -21,7 +21,9 @@ from scipy import ndimage
 MAX_FILE_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # beyond this an "image" is a decompression bomb, not a drawing
 WORKING_SIZE = 512  # larger images are shrunk to this longer side first: same answer, less work
-INK_THRESHOLD = 0.25  # contrast against the background that counts as ink
+INK_THRESHOLD = 0.25  # contrast against the background that counts as ink...
+NOISE_FLOOR = 5.0  # ...above this many times the background's own noise (a photo's grain)...
+FAINT, FAINTEST = 0.5, 0.05  # ...once a drawing whose strongest ink lies between these is stretched to full contrast
 FRAME_MARGIN = 0.05  # the outer 5% of an image is background: a drawing or a photo of paper rarely reaches it
 UNEVEN_LIGHT = 0.1  # a background frame whose level spreads wider than this is lit unevenly (a photo)
 LIGHT_GRID = 6  # an unevenly lit background is measured in this many blocks across and down
@@ -158,7 +160,8 @@ def ink_contrast(array: np.ndarray) -> np.ndarray:
     Transparency is composited onto a background that contrasts with the ink's own colour
     (a black pen on a transparent canvas is drawn on white, a white one on black), and the
     background level is the median, since a drawing covers far less than half the canvas; in a
-    photo of paper lit unevenly, a level that varies smoothly over the page.
+    photo of paper lit unevenly, a level that varies smoothly over the page. A photo's grain is
+    not ink, and a faint drawing is stretched to full contrast.
     """
     if array.ndim == 2:
         luminance = array
@@ -174,16 +177,27 @@ def ink_contrast(array: np.ndarray) -> np.ndarray:
     step = max(1, min(luminance.shape) // 64)  # a sample of ~4,000 pixels is enough for the median
     sample = luminance[::step, ::step]
     background = float(np.median(sample))
-    if _evenly_lit(sample):
-        return np.abs(luminance - background).astype(np.float32)
-    return _contrast_to_local_background(luminance, sample, background)
+    # A photo's grain, from neighbouring pixels' differences: blind to a smooth change of light,
+    # and zero on a canvas, which is left exactly as it is.
+    grain = float(np.median(np.abs(np.diff(sample, axis=1)))) / 0.954  # a Gaussian's sigma
+    if _evenly_lit(sample, grain):
+        contrast = np.abs(luminance - background).astype(np.float32)
+    else:
+        contrast = _contrast_to_local_background(luminance, sample, background)
+    floor = min(NOISE_FLOOR * grain, 0.99)  # grain is no ink
+    if floor > 0:
+        contrast = np.clip((contrast - floor) / (1 - floor), 0, 1)
+    # A faint drawing (pencil, a pale pen) is stretched to full contrast: it would fall below INK_THRESHOLD unseen.
+    peak = float(contrast.max())
+    return contrast / peak if FAINTEST <= peak < FAINT else contrast
 
 
-def _evenly_lit(sample: np.ndarray) -> bool:
+def _evenly_lit(sample: np.ndarray, grain: float) -> bool:
     """Whether the image's outer frame, which is background even in a photo, has one level
     (a canvas or a scan), rather than a shadow or a lamp's fall-off across it (a photo of paper).
 
-    The frame is measured piecewise, by medians: neither noise nor a stroke that reaches it moves them.
+    The frame is measured piecewise, by medians: a stroke that reaches it does not move them, and
+    the grain only by a little, which is allowed for.
     An image too small for blocks of 8x8 pixels (an MNIST digit, an icon) counts as evenly lit."""
     if min(sample.shape) < 8 * LIGHT_GRID:
         return True
@@ -194,7 +208,9 @@ def _evenly_lit(sample: np.ndarray) -> bool:
         pieces = np.stack(strips)[:, :, :along].reshape(2, edge, LIGHT_GRID, -1).transpose(0, 2, 1, 3)
         medians.append(np.median(pieces.reshape(2 * LIGHT_GRID, -1), axis=1))
     levels = np.concatenate(medians)
-    return bool(levels.max() - levels.min() <= UNEVEN_LIGHT)
+    pixels = edge * (min(sample.shape) // LIGHT_GRID)  # in the smallest piece
+    wobble = 4 * 1.25 * grain / np.sqrt(pixels)  # a median of n noisy pixels varies by 1.25 sigma / sqrt(n)
+    return bool(levels.max() - levels.min() <= UNEVEN_LIGHT + wobble)
 
 
 def _contrast_to_local_background(luminance: np.ndarray, sample: np.ndarray, background: float) -> np.ndarray:
