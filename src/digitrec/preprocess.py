@@ -3,8 +3,8 @@
 MNIST digits are white on black, their ink fitted into a 20x20 box with the aspect ratio kept,
 anti-aliased, and centred by centre of mass in a 28x28 frame. A canvas drawing is none of
 that: any size, usually dark on light (or on a transparent background), in any corner, with
-a pen that may be far thinner or fatter than MNIST's; a photo of paper adds a shadow or a lamp's
-fall-off. Every step below closes one of those gaps.
+a pen that may be far thinner or fatter than MNIST's; a photo of paper adds grain, a shadow or a
+lamp's fall-off, and the table round the page. Every step below closes one of those gaps.
 """
 
 from __future__ import annotations
