@@ -246,12 +246,16 @@ def _keep_digit_ink(ink: np.ndarray) -> np.ndarray | None:
     round a photographed page, a frame drawn round the canvas). None when no real ink is left:
     none, or too little of it in one small spot."""
     mask = ink > INK_THRESHOLD
-    if mask.sum() < 2:
+    total = np.count_nonzero(mask)
+    if total < 2:
         return None
     labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
-    sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
     border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
-    sizes[np.bincount(border, minlength=count + 1)[1:] > SURROUND * len(border)] = 0  # erased below, as specks are
+    surrounding = np.flatnonzero(np.bincount(border, minlength=count + 1)[1:] > SURROUND * len(border)) if border.any() else []
+    if count == 1 and not len(surrounding) and total >= MIN_INK_FRACTION * mask.size:
+        return ink  # one piece of ink, and enough of it: the usual drawing
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    sizes[surrounding] = 0  # erased below, as specks are
     if not sizes.any():
         return None
     boxes = ndimage.find_objects(labels)
@@ -261,8 +265,6 @@ def _keep_digit_ink(ink: np.ndarray) -> np.ndarray | None:
         largest = boxes[sizes.argmax()]
         if max(part.stop - part.start for part in largest) < MIN_INK_EXTENT * max(mask.shape):
             return None
-    if count == 1:
-        return ink
     ink = ink.copy()
     for index, where in enumerate(boxes):
         if sizes[index] >= SPECK_FRACTION * sizes.max():
