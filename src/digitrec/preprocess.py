@@ -27,11 +27,12 @@ FAINT, FAINTEST = 0.5, 0.05  # ...once a drawing whose strongest ink lies betwee
 FRAME_MARGIN = 0.05  # the outer 5% of an image is background: a drawing or a photo of paper rarely reaches it
 UNEVEN_LIGHT = 0.1  # a background frame whose level spreads wider than this is lit unevenly (a photo)
 LIGHT_GRID = 6  # an unevenly lit background is measured in this many blocks across and down
+OFF_PAGE = 0.5  # a block under this fraction of the page's typical level holds no page (a photo's table)
 MIN_INK_FRACTION = 0.0005  # less ink than this (of the image area) is "nothing drawn"...
 MIN_INK_EXTENT = 0.02  # ...unless its largest piece spans this much of the image's longer side
 HALFTONE_PINHOLES = 0.02  # dithered ink: 8% as many pinholes as ink pixels; solid strokes, drawn or scanned: under 0.4%
 SPECK_FRACTION = 0.05  # ink blobs smaller than this fraction of the largest are dust, not digit
-SURROUND = 0.25  # ink along more than this share of the image's edge surrounds the drawing: a table, a frame
+SURROUND = 0.1  # ink along more than this share of the image's edge surrounds the drawing: a table, a frame
 BOX = 20  # MNIST fits each digit into 20x20...
 FRAME = 28  # ...centred by mass in 28x28
 TARGET_STROKE = 2.8  # typical MNIST stroke width at 28x28, in pixels (2 * area / perimeter; median 3.1)
@@ -224,6 +225,14 @@ def _contrast_to_local_background(luminance: np.ndarray, sample: np.ndarray, bac
     dark_ink = background - low >= high - background
     blocks = [np.array_split(rows, LIGHT_GRID, axis=1) for rows in np.array_split(sample, LIGHT_GRID, axis=0)]
     levels = np.array([[np.percentile(block, 75 if dark_ink else 25) for block in row] for row in blocks], dtype=np.float32)
+    if dark_ink:
+        # Blocks far darker than the page's typical level show no page at all (the table round it):
+        # they take the nearest page block's level, so the table stands out as ink along the
+        # image's edge, which `_keep_digit_ink` erases.
+        off_page = levels < OFF_PAGE * np.median(levels)
+        if off_page.any() and not off_page.all():
+            nearest = ndimage.distance_transform_edt(off_page, return_distances=False, return_indices=True)
+            levels = levels[tuple(nearest)]
     height, width = luminance.shape
     local = np.asarray(Image.fromarray(levels).resize((width, height), Image.Resampling.BILINEAR))
     return np.clip(local - luminance if dark_ink else luminance - local, 0, 1).astype(np.float32)
