@@ -32,7 +32,7 @@ MIN_INK_FRACTION = 0.0005  # less ink than this (of the image area) is "nothing 
 MIN_INK_EXTENT = 0.02  # ...unless its largest piece spans this much of the image's longer side
 HALFTONE_PINHOLES = 0.02  # dithered ink: 8% as many pinholes as ink pixels; solid strokes, drawn or scanned: under 0.4%
 SPECK_FRACTION = 0.05  # ink blobs smaller than this fraction of the largest are dust, not digit
-SURROUND = 0.1  # ink along more than this share of the image's edge surrounds the drawing: a table, a frame
+SURROUND = 0.5  # ink along more than this share of each of the image's sides surrounds the drawing: a table, a frame
 BOX = 20  # MNIST fits each digit into 20x20...
 FRAME = 28  # ...centred by mass in 28x28
 TARGET_STROKE = 2.8  # typical MNIST stroke width at 28x28, in pixels (2 * area / perimeter; median 3.1)
@@ -259,8 +259,12 @@ def _keep_digit_ink(ink: np.ndarray) -> np.ndarray | None:
     if total < 2:
         return None
     labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
-    border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
-    surrounding = np.flatnonzero(np.bincount(border, minlength=count + 1)[1:] > SURROUND * len(border)) if border.any() else []
+    sides = [labels[0], labels[-1], labels[:, 0], labels[:, -1]]
+    surrounding: list[int] | np.ndarray = []
+    if all(side.any() for side in sides):
+        # Ink along most of every side encloses the drawing; a digit, even cropped tightly, does not.
+        along = [np.bincount(side, minlength=count + 1)[1:] > SURROUND * len(side) for side in sides]
+        surrounding = np.flatnonzero(np.logical_and.reduce(along))
     if count == 1 and not len(surrounding) and total >= MIN_INK_FRACTION * mask.size:
         return ink  # one piece of ink, and enough of it: the usual drawing
     sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
