@@ -225,14 +225,13 @@ def _table(title: str, key: str, order: list, results: list[dict]) -> None:
         rows = [r for r in results if value is None or r[key] == value]
         if not rows:
             continue
-        right = sum(r["read"] == r["truth"] for r in rows)
-        digits = sum(len(r["truth"]) for r in rows)
+        numbers_right, digits_read_right = _accuracies(rows)
         split = sum(len(r["read"]) > len(r["truth"]) for r in rows)
         merged = sum(len(r["read"]) < len(r["truth"]) for r in rows)
         ms = 1000 * sum(r["seconds"] for r in rows) / len(rows)
         name = "**all**" if value is None else value
         print(
-            f"| {name} | {len(rows)} | {pct(right, len(rows))} | {pct(sum(r['digits_right'] for r in rows), digits)} "
+            f"| {name} | {len(rows)} | {pct(numbers_right, 1)} | {pct(digits_read_right, 1)} "
             f"| {pct(split + merged, len(rows))} ({split} / {merged}) | {ms:.0f} |"
         )
     print()
@@ -318,9 +317,8 @@ def main() -> None:
 
     # --- the numbers ---------------------------------------------------------------------------
     n = len(results)
-    right = sum(r["read"] == r["truth"] for r in results)
+    numbers_right, digits_read_right = _accuracies(results)
     digits = sum(len(r["truth"]) for r in results)
-    digit_right = sum(r["digits_right"] for r in results)
     count_wrong = sum(len(r["read"]) != len(r["truth"]) for r in results)
     model_sha = recognizer.card["sha256"][:12]
     tta = not args.no_tta
@@ -329,7 +327,7 @@ def main() -> None:
     print(f"- numbers: {n} (--seed {args.seed}), {digits} digits, from writer groups {', '.join(sources)} of {data_path.name}")
     print(f"- canvas {CANVAS[0]}x{CANVAS[1]}, pen {PEN:g}, digit height {DIGIT_HEIGHT:.0%} of the canvas or less to fit")
     print(
-        f"- **numbers read right {pct(right, n)}%, digits right {pct(digit_right, digits)}%**, "
+        f"- **numbers read right {pct(numbers_right, 1)}%, digits right {pct(digits_read_right, 1)}%**, "
         f"count of digits wrong {pct(count_wrong, n)}%\n"
     )
     bands = ", ".join(f"{name} {low:g} to {high:g}" for name, (low, high) in GAP_BANDS.items())
@@ -339,7 +337,7 @@ def main() -> None:
     apart_right, apart_digits = _accuracies(apart)
     print(
         f"Gaps from wide to touching, no overlap ({', '.join(WITHOUT_OVERLAP)}; {len(apart)} numbers): "
-        f"**numbers read right {100 * apart_right:.1f}%, digits right {100 * apart_digits:.1f}%**.\n"
+        f"**numbers read right {pct(apart_right, 1)}%, digits right {pct(apart_digits, 1)}%**.\n"
     )
     _table("length", "length", list(LENGTHS), results)
     _table("source", "source", sources, results)
@@ -372,8 +370,8 @@ def main() -> None:
             },
             "layout": {"canvas": CANVAS, "pen": PEN, "digit_height": DIGIT_HEIGHT, "gap_bands": GAP_BANDS, "wave": WAVE},
             "summary": {
-                "numbers_right": right / n,
-                "digits_right": digit_right / digits,
+                "numbers_right": numbers_right,
+                "digits_right": digits_read_right,
                 "count_wrong": count_wrong / n,
                 "per_band": {
                     band: dict(zip(("numbers_right", "digits_right"), _accuracies(rows), strict=True))
