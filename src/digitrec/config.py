@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 MNIST_MEAN = 0.1307  # the network's input is (pixels / 255 - MNIST_MEAN) / MNIST_STD
 MNIST_STD = 0.3081
 DEFAULT_ARCHITECTURE = "compact"
-ARCHITECTURE_NAMES = ("compact", "compact-wide", "original")  # built by digitrec.model; named here without torch
+ARCHITECTURE_NAMES = ("compact", "original")  # built by digitrec.model; named here without torch
 
 
 @dataclass(frozen=True)

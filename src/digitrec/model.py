@@ -82,24 +82,23 @@ class CompactNet(nn.Module):
     """Two stages of small 3x3 convolutions, each ending in a learned 5x5 stride-2
     downsampling, then a 4x4 convolution to a 128-d code: the well-tried MNIST layout.
     Most of its work is done at 14x14 and below, which is where CPU time buys the most
-    accuracy (measured in BENCHMARKS.md). `width` scales every layer's channels."""
+    accuracy (measured in BENCHMARKS.md)."""
 
-    def __init__(self, width: float = 1.0) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        c1, c2, c3 = (round(c * width) for c in (32, 64, 128))
         self.features = nn.Sequential(
-            conv_bn(1, c1, padding=0),  # 26x26
-            conv_bn(c1, c1, padding=0),  # 24x24
-            conv_bn(c1, c1, kernel_size=5, stride=2),  # 12x12
+            conv_bn(1, 32, padding=0),  # 26x26
+            conv_bn(32, 32, padding=0),  # 24x24
+            conv_bn(32, 32, kernel_size=5, stride=2),  # 12x12
             nn.Dropout(0.4),
-            conv_bn(c1, c2, padding=0),  # 10x10
-            conv_bn(c2, c2, padding=0),  # 8x8
-            conv_bn(c2, c2, kernel_size=5, stride=2),  # 4x4
+            conv_bn(32, 64, padding=0),  # 10x10
+            conv_bn(64, 64, padding=0),  # 8x8
+            conv_bn(64, 64, kernel_size=5, stride=2),  # 4x4
             nn.Dropout(0.4),
-            conv_bn(c2, c3, kernel_size=4, padding=0),  # 1x1
+            conv_bn(64, 128, kernel_size=4, padding=0),  # 1x1
             nn.Flatten(),
         )
-        self.classifier = nn.Sequential(nn.Dropout(0.4), nn.Linear(c3, 10))
+        self.classifier = nn.Sequential(nn.Dropout(0.4), nn.Linear(128, 10))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
@@ -107,7 +106,6 @@ class CompactNet(nn.Module):
 
 ARCHITECTURES: dict[str, Callable[[], nn.Module]] = {
     "compact": CompactNet,
-    "compact-wide": lambda: CompactNet(width=1.5),
     "original": OriginalNet,
 }
 
