@@ -55,6 +55,19 @@ def test_touching_and_overlapping_digits_are_told_apart(recognizer, case):
     assert lefts == sorted(lefts)
 
 
+# Far apart: (digits, gap in canvas heights, pen).
+FAR_APART = [("731", 0.4, 16), ("301", 0.4, 12), ("551", 0.3, 12), ("3111", 0.5, 16), ("0123456789", 0.4, 24)]
+
+
+@pytest.mark.parametrize(("digits", "gap", "pen"), FAR_APART)
+def test_digits_far_apart_are_all_read(recognizer, digits, gap, pen):
+    """The bug: the boundary after a round digit grazed its outer edge (free to cross, being
+    thinned away), so the sliver it left went to the next digit, which then looked like pieces
+    side by side and was dropped: "731" read "73" whenever the gap was wide."""
+    image = render(number_strokes(digits, gap=gap), size=(int(300 * len(digits) * (1 + gap)), 300), pen=pen)
+    assert recognizer.read_number(image).text == digits
+
+
 @pytest.mark.parametrize("digit", "0123456789")
 def test_a_single_digit_is_one_digit(recognizer, digit):
     """Never cut one digit in two: the 4 is two strokes, the 0 and 8 are wide loops."""

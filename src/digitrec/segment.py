@@ -134,13 +134,16 @@ def _boundaries(ink: np.ndarray, solid: np.ndarray, height: float, stroke: float
     left_of = np.pad(np.cumsum(solid, axis=1), ((0, 0), (1, 0)))  # row y: ink pixels left of each column
     parting = left_of[np.arange(rows), paths].sum(axis=1)
     # A path through blank space may graze an anti-aliased edge: free unless it crosses real ink.
-    grazed = np.pad(ink, ((0, 0), (0, 1)))[np.arange(rows), paths].sum(axis=1) < FREE * stroke
-    crossed = np.where(grazed, 0.0, through / width_crossed)
+    unthinned = np.pad(ink, ((0, 0), (0, 1)))[np.arange(rows), paths].sum(axis=1)
+    crossed = np.where(unthinned < FREE * stroke, 0.0, through / width_crossed)
     chosen: list[int] = []
     first_alike = -np.inf
-    for index in np.lexsort((crossed, parting)):  # by parting, the cheapest first
+    # Of paths that part the ink alike, the cheapest; between equally cheap ones, the one through
+    # the least unthinned ink: the thinning makes a digit's outer edge free to cross, but a path
+    # through the blank space beside it leaves no sliver of that digit to its neighbour.
+    for index in np.lexsort((unthinned, crossed, parting)):  # by parting, the cheapest first
         if parting[index] - first_alike < SAME_PARTING * stroke * height:
-            if crossed[index] < crossed[chosen[-1]]:
+            if (crossed[index], unthinned[index]) < (crossed[chosen[-1]], unthinned[chosen[-1]]):
                 chosen[-1] = index
             continue
         chosen.append(index)
