@@ -76,6 +76,20 @@ def test_predict_reports_unreadable_inputs_and_still_answers_the_rest(canvases, 
     assert "no such file" in third["error"]
 
 
+def test_predict_reads_standard_input_for_a_dash(canvases):
+    """`cat drawing.png | digitrec predict -`: the Unix convention; empty input is an error, not a crash."""
+    seven = next(path for path in canvases if path.endswith("seven_black_on_white.png"))
+    with open(seven, "rb") as file:
+        png = file.read()
+    command = [*DIGITREC, "predict", "--json", "-"]
+    result = subprocess.run(command, input=png, capture_output=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["path"] == "-" and answer["digit"] == 7
+    result = subprocess.run(command, input=b"", capture_output=True, timeout=600)
+    assert result.returncode == 1 and "empty" in json.loads(result.stdout)["error"]
+
+
 def test_predict_human_output(canvases):
     out = run("predict", *canvases).stdout
     assert "nothing drawn" in out

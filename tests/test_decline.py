@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from digitrec import pen
 from digitrec.preprocess import preprocess
 from digitrec.shape import not_a_digit
-from strokes import DIGIT_STROKES, DOT_STROKES, LINE_STROKES, blob_strokes, render, scribble_strokes
+from strokes import DIGIT_STROKES, DOT_STROKES, LINE_STROKES, blob_strokes, number_strokes, render, scribble_strokes
 
 APP_INK = (17, 17, 17, 255)
 WHITE, TRANSPARENT = (255, 255, 255, 255), (0, 0, 0, 0)
@@ -140,3 +141,45 @@ def test_the_command_line_declines_a_blob(tmp_path):
     assert answer["digit"] is None and answer["status"] == "not a digit"
     result = subprocess.run([*command, str(path)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0 and f"{path}: not a digit" in result.stdout
+
+
+def _number_canvas(digits: str, gap: float) -> np.ndarray:
+    """Several digits side by side on the app's digit canvas, written small to fit."""
+    strokes = number_strokes(digits, gap=gap)
+    width = max(x for stroke in strokes for x, _ in stroke) + 0.1
+    scale = min(1.0, 1.0 / width)
+    return app_canvas([[(x * scale, 0.5 + (y - 0.5) * scale) for x, y in stroke] for stroke in strokes])
+
+
+@pytest.mark.parametrize(("digits", "gap"), [("42", 0.3), ("2026", 0.3), ("17", 0.4), ("305", 0.2), ("99", 0.3)])
+def test_several_digits_where_one_is_asked_for_are_declined(recognizer, digits, gap):
+    """Read as one digit, "2026" was a 0 (60%, status ok): a confident wrong answer."""
+    prediction = recognizer.predict(_number_canvas(digits, gap))
+    assert prediction.digit is None and prediction.status == "several digits"
+    assert len(prediction.top3) == 3
+    assert recognizer.read_number(_number_canvas(digits, gap)).text == digits
+
+
+@pytest.mark.parametrize("digit", range(10))
+def test_one_digit_is_never_several(recognizer, digit):
+    for pen_width in (4, 20, 40):
+        prediction = recognizer.predict(app_canvas(DIGIT_STROKES[digit], pen_width=pen_width))
+        assert prediction.status == "ok" and prediction.digit == digit
+
+
+@pytest.mark.parametrize("pen_width", [8, 20])
+def test_a_4_whose_bar_stops_short_of_its_stem_is_still_a_4(recognizer, pen_width):
+    """Two pieces side by side, but one much shorter: a way of writing a 4 (UNIPEN has it), not two digits."""
+    corner, stem = [(0.3, 0.25), (0.28, 0.6), (0.52, 0.6)], [(0.66, 0.18), (0.66, 0.86)]
+    prediction = recognizer.predict(app_canvas([corner, stem], pen_width=pen_width))
+    assert prediction.status == "ok" and prediction.digit == 4
+
+
+def test_the_command_line_says_several_digits_and_points_to_number(tmp_path):
+    path = tmp_path / "year.png"
+    Image.fromarray(_number_canvas("2026", 0.3)).save(path)
+    command = [sys.executable, "-m", "digitrec.cli", "predict"]
+    answer = json.loads(subprocess.run([*command, "--json", str(path)], capture_output=True, text=True, timeout=600).stdout)
+    assert answer["digit"] is None and answer["status"] == "several digits"
+    result = subprocess.run([*command, str(path)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0 and f"{path}: several digits side by side (read them with --number)" in result.stdout

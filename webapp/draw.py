@@ -59,8 +59,8 @@ def _is_sure(confidence: float, threshold: float) -> bool:
 def _answer_text(prediction: Prediction | None, threshold: float) -> str:
     if prediction is None or prediction.status == "empty":
         return "empty"
-    if prediction.status == "not a digit":  # whatever the threshold: the shape of the ink, not the model, says so
-        return "not a digit"
+    if prediction.status in ("not a digit", "several digits"):  # whatever the threshold: the ink's shape says so
+        return prediction.status
     return str(prediction.top3[0][0]) if _is_sure(prediction.confidence, threshold) else "not sure"
 
 
@@ -77,6 +77,10 @@ def _show_answer(prediction: Prediction | None, threshold: float) -> None:
     if answer == "not a digit":
         st.html('<div class="answer-unsure" data-testid="answer">Not a digit</div>')
         st.caption("That looks like a dot, a line, a blob or a scribble. Draw one digit, 0 to 9.")
+        return
+    if answer == "several digits":
+        st.html('<div class="answer-unsure" data-testid="answer">Several digits</div>')
+        st.caption("Draw one digit here, or switch the mode to Number to read them all.")
         return
     if answer == "not sure":
         guesses = ", ".join(f"{d} ({p:.0%})" for d, p in prediction.top3)

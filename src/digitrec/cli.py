@@ -42,7 +42,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 @app.command()
 def predict(
-    paths: Annotated[list[Path], typer.Argument(help="Image files (PNG, JPEG, ...)", show_default=False)],
+    paths: Annotated[list[Path], typer.Argument(help="Image files (PNG, JPEG...), or - for standard input", show_default=False)],
     as_json: JsonOption = False,
     no_tta: Annotated[
         bool, typer.Option("--no-tta", help="One pass instead of the 5-version test-time-augmentation ensemble")
@@ -61,7 +61,7 @@ def predict(
     failures = 0
     for path in paths:
         try:
-            image = to_array(path)  # read once, answer both ways
+            image = to_array(sys.stdin.buffer.read() if str(path) == "-" else path)  # read once, answer both ways
             result = {"path": str(path), **recognizer.predict(image).to_json()}
             if number:
                 result.update(recognizer.read_number(image).to_json())
@@ -79,6 +79,8 @@ def predict(
             print(f"{path}: number {result['number']} ({digits})")
         elif result["status"] == "not a digit":
             print(f"{path}: not a digit (a dot, a line, a blob or a scribble?)")
+        elif result["status"] == "several digits":
+            print(f"{path}: several digits side by side (read them with --number)")
         else:
             alternatives = ", ".join(f"{d} {p:.1%}" for d, p in result["top3"])
             answer = result["digit"] if result["digit"] is not None else "not sure"

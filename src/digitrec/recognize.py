@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +12,8 @@ from scipy import ndimage
 
 from digitrec.card import default_model_path, load_verified_card
 from digitrec.preprocess import ImageInput, Preprocessed, preprocess
-from digitrec.segment import segment_number
-from digitrec.shape import not_a_digit
+from digitrec.segment import segment_number, split_digits
+from digitrec.shape import not_a_digit, pieces_side_by_side
 
 DEFAULT_THRESHOLD = 0.5  # below this confidence the recognizer declines (digit None)
 NOT_DIGIT_OUTPUT = "not_digit"  # the not-a-digit detector's output, in a model that has one (see digitrec.nondigit)
@@ -29,7 +29,9 @@ class Prediction:
     probabilities: list[float]  # all ten, summing to 1 (all zero when nothing is drawn)
     top3: list[tuple[int, float]]
     image: np.ndarray | None  # (28, 28) uint8: what the network saw
-    status: str  # "ok", "unsure" (below the threshold), "not a digit" (a dot, line, blob, scribble or letter) or "empty"
+    # "ok", "unsure" (below the threshold), "not a digit" (a dot, line, blob, scribble or letter),
+    # "several digits" (a number, given where one digit was expected) or "empty"
+    status: str
     box: tuple[int, int, int, int] | None = None  # where the ink is in the input image
     # With test-time augmentation: each version the network saw, and its vote.
     versions: list[np.ndarray] = field(default_factory=list)
@@ -150,8 +152,25 @@ class Recognizer:
         return (softmax(scores / self.temperature) if self.outputs_logits else scores), not_digit
 
     def predict(self, source: ImageInput, tta: bool | None = None) -> Prediction:
-        """Recognise the digit in one image (path, bytes, PIL image or numpy array)."""
-        return self._recognise(preprocess(source), self.tta if tta is None else tta)
+        """Recognise the digit in one image (path, bytes, PIL image or numpy array).
+
+        A drawing of several digits side by side is no digit: the network would read it as one
+        all the same (a 2026 as a 0), so it is declined as "several digits" (read it with
+        `read_number`); the network's guesses stay in top3."""
+        prepared = preprocess(source)
+        prediction = self._recognise(prepared, self.tta if tta is None else tta)
+        if prediction.status in ("ok", "unsure") and self._several_digits(prepared.ink):
+            return replace(prediction, digit=None, status="several digits")
+        return prediction
+
+    def _several_digits(self, ink: np.ndarray | None) -> bool:
+        """Tall pieces of ink apart (cheap, and rare in one digit), read as two or more sure digits."""
+        if ink is None or not pieces_side_by_side(ink):
+            return False
+        digits = split_digits(ink, score=self.probabilities)
+        if len(digits) < 2:
+            return False
+        return bool(self.probabilities(np.stack([image for image, _ in digits])).max(axis=1).min() >= self.threshold)
 
     def read_number(self, source: ImageInput, tta: bool | None = None) -> NumberReading:
         """Read several digits written left to right: each digit's answer, confidence and box."""

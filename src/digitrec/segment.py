@@ -244,15 +244,12 @@ def _best_split(candidates: list[_Candidate], left_of: np.ndarray, score: np.nda
     return chosen[::-1]
 
 
-def segment_number(source: ImageInput, score: Scorer) -> list[Preprocessed]:
-    """One MNIST-style 28x28 image (and its box in the input) per digit, left to right.
+def split_digits(ink: np.ndarray, score: Scorer) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
+    """One MNIST-style 28x28 image per digit of an ink map, left to right, with its box
+    (top, bottom, left, right) in the map.
 
     `score` maps (N, 28, 28) images to (N, 10) probabilities: it is called once, on every
     candidate digit, and the boundaries whose digits it reads surest win."""
-    ink_map = read_ink(source)
-    if ink_map is None:
-        return []
-    ink = ink_map.ink
     solid = ink > INK_THRESHOLD
     height = _digit_height(solid)
     stroke = stroke_width(solid)
@@ -262,4 +259,12 @@ def segment_number(source: ImageInput, score: Scorer) -> list[Preprocessed]:
         return []
     probabilities = score(np.stack(images))[[c.reading for c in candidates]]
     chosen = _best_split(candidates, left_of, _score(candidates, probabilities))
-    return [Preprocessed(image=images[c.reading], box=ink_map.box_in_input(*c.box)) for c in chosen]
+    return [(images[c.reading], c.box) for c in chosen]
+
+
+def segment_number(source: ImageInput, score: Scorer) -> list[Preprocessed]:
+    """One MNIST-style 28x28 image (and its box in the input) per digit, left to right."""
+    ink_map = read_ink(source)
+    if ink_map is None:
+        return []
+    return [Preprocessed(image=image, box=ink_map.box_in_input(*box)) for image, box in split_digits(ink_map.ink, score)]

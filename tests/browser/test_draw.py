@@ -8,13 +8,14 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from strokes import DIGIT_STROKES
+from strokes import DIGIT_STROKES, number_strokes
 
 from .canvas_helpers import (
     answer_locator,
     assert_no_exception,
     draw_strokes,
     find_canvas,
+    fit_to_canvas,
     page_text,
     screenshot,
     touch_draw,
@@ -57,6 +58,18 @@ def test_a_digit_drawn_with_the_mouse_is_read(page: Page, digit: int, timings: d
     assert_no_exception(page)
     screenshot(page, f"desktop-answered-{digit}")
     assert answer == str(digit), f"drew a {digit}, the app reads {answer!r}.\nPage:\n{page_text(page)}"
+
+
+def test_a_number_drawn_where_one_digit_is_asked_for_is_several_digits(page: Page):
+    """Not a confident wrong digit: the page says several digits and points to Number mode."""
+    find_canvas(page)
+    wait_for_empty(page)
+    smaller = [[(0.7 * x, 0.1 + 0.7 * y) for x, y in stroke] for stroke in number_strokes("42", gap=0.3)]
+    draw_strokes(page, fit_to_canvas(smaller, 1.0))
+    answer = wait_for_answer(page, accept=lambda text: text.lower() == "several digits")
+    assert_no_exception(page)
+    assert answer == "Several digits"
+    assert "switch the mode to Number" in page_text(page)
 
 
 def test_on_a_phone_the_canvas_and_answer_show_and_a_finger_draws(phone_page: Page, timings: dict[str, float]):
