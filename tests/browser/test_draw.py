@@ -69,6 +69,7 @@ def test_a_number_drawn_where_one_digit_is_asked_for_is_several_digits(page: Pag
     answer = wait_for_answer(page, accept=lambda text: text.lower() == "several digits")
     assert_no_exception(page)
     assert answer == "Several digits"
+    expect(page.get_by_test_id("number-read")).to_have_text("Read as a number: 42")
     assert "switch the mode to Number" in page_text(page)
 
 
