@@ -157,6 +157,7 @@ def test_several_digits_where_one_is_asked_for_are_declined(recognizer, digits, 
     prediction = recognizer.predict(_number_canvas(digits, gap))
     assert prediction.digit is None and prediction.status == "several digits"
     assert len(prediction.top3) == 3
+    assert prediction.number == digits
     assert recognizer.read_number(_number_canvas(digits, gap)).text == digits
 
 

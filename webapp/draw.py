@@ -68,8 +68,7 @@ def _confidence_text(confidence: float) -> str:
     return f"{confidence:.3%}" if confidence >= 0.9995 else f"{confidence:.1%}"
 
 
-def _show_answer(prediction: Prediction | None, threshold: float, number: str | None = None) -> None:
-    """The answer to a drawing; `number`: the drawing read as a number, when it holds several digits."""
+def _show_answer(prediction: Prediction | None, threshold: float) -> None:
     answer = _answer_text(prediction, threshold)
     if answer == "empty":
         st.html('<div class="answer-empty" data-testid="answer">Draw a digit</div>')
@@ -81,8 +80,7 @@ def _show_answer(prediction: Prediction | None, threshold: float, number: str | 
         return
     if answer == "several digits":
         st.html('<div class="answer-unsure" data-testid="answer">Several digits</div>')
-        if number:
-            st.html(f'<div class="answer-meta" data-testid="number-read">Read as a number: {number}</div>')
+        st.html(f'<div class="answer-meta" data-testid="number-read">Read as a number: {prediction.number}</div>')
         st.caption("Draw one digit here, or switch the mode to Number to read them all, each in its box.")
         return
     if answer == "not sure":
@@ -202,8 +200,6 @@ def _digit_mode(model: Recognizer, pen: int) -> None:
     if image is not None and (live or asked) and signature != state.drawing_signature:
         prediction = model.predict(image, tta=tta)
         state.prediction, state.drawing_signature = prediction, signature
-        several = prediction.status == "several digits"
-        state.number_in_digit_mode = model.read_number(image, tta=tta).text if several else None
         if prediction.status != "empty":
             top3 = " ".join(f"{d}:{p:.3f}" for d, p in prediction.top3)
             _record(prediction.image, _answer_text(prediction, threshold), prediction.confidence, top3)
@@ -212,7 +208,7 @@ def _digit_mode(model: Recognizer, pen: int) -> None:
     with answer_column:
         if prediction is None and image is not None and not live:
             st.info("Live prediction is off: press **Predict** to read your drawing.")
-        _show_answer(prediction, threshold, state.number_in_digit_mode)
+        _show_answer(prediction, threshold)
         _show_what_the_model_saw(prediction)
 
 
@@ -269,7 +265,6 @@ def page() -> None:
         "restored_image": None,
         "history": [],
         "prediction": None,
-        "number_in_digit_mode": None,
         "drawing_signature": None,
     }.items():
         state.setdefault(name, value)

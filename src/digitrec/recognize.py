@@ -36,6 +36,7 @@ class Prediction:
     # With test-time augmentation: each version the network saw, and its vote.
     versions: list[np.ndarray] = field(default_factory=list)
     votes: list[int] = field(default_factory=list)
+    number: str | None = None  # with status "several digits": the digits the drawing reads as
 
     def to_json(self) -> dict:
         return {
@@ -159,18 +160,21 @@ class Recognizer:
         `read_number`); the network's guesses stay in top3."""
         prepared = preprocess(source)
         prediction = self._recognise(prepared, self.tta if tta is None else tta)
-        if prediction.status in ("ok", "unsure") and self._several_digits(prepared.ink):
-            return replace(prediction, digit=None, status="several digits")
-        return prediction
+        number = self._several_digits(prepared.ink) if prediction.status in ("ok", "unsure") else None
+        return prediction if number is None else replace(prediction, digit=None, status="several digits", number=number)
 
-    def _several_digits(self, ink: np.ndarray | None) -> bool:
-        """Tall pieces of ink apart (cheap, and rare in one digit), read as two or more sure digits."""
+    def _several_digits(self, ink: np.ndarray | None) -> str | None:
+        """The digits read when the ink stands in tall pieces apart (cheap, and rare in one digit)
+        and reads as two or more sure digits; else None."""
         if ink is None or not pieces_side_by_side(ink):
-            return False
+            return None
         digits = split_digits(ink, score=self.probabilities)
         if len(digits) < 2:
-            return False
-        return bool(self.probabilities(np.stack([image for image, _ in digits])).max(axis=1).min() >= self.threshold)
+            return None
+        probabilities = self.probabilities(np.stack([image for image, _ in digits]))
+        if probabilities.max(axis=1).min() < self.threshold:
+            return None
+        return "".join(str(d) for d in probabilities.argmax(axis=1))
 
     def read_number(self, source: ImageInput, tta: bool | None = None) -> NumberReading:
         """Read several digits written left to right: each digit's answer, confidence and box."""
