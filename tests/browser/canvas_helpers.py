@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page
 
 Point = tuple[float, float]
@@ -136,13 +137,22 @@ def canvas_locator(page: Page, key: str | None = "canvas") -> Locator:
 def find_canvas(page: Page, key: str | None = "canvas", timeout: float = 60_000) -> Locator:
     """Wait until a drawing canvas is rendered, sized and the script run is over; scroll it into
     view and return it."""
-    page.locator(CANVAS).first.wait_for(state="visible", timeout=timeout)
-    wait_for_idle(page, timeout)
-    canvas = canvas_locator(page, key)
-    canvas.scroll_into_view_if_needed(timeout=timeout)
     deadline = time.monotonic() + timeout / 1000
-    while True:  # fabric sizes the canvas after the component mounts
-        box = canvas.bounding_box()
+    box = None
+    while True:
+        left_ms = max(1_000.0, (deadline - time.monotonic()) * 1000)
+        page.locator(CANVAS).first.wait_for(state="visible", timeout=left_ms)
+        wait_for_idle(page, left_ms)
+        canvas = canvas_locator(page, key)
+        try:
+            canvas.scroll_into_view_if_needed(timeout=left_ms)
+            box = canvas.bounding_box()  # fabric sizes the canvas after the component mounts
+        except PlaywrightError as error:
+            # The app remounts the canvas (after Undo, Clear or a new model): the element found a
+            # moment ago may be gone. Find the new one.
+            if "not attached" not in str(error):
+                raise
+            box = None
         if box and box["width"] > 10 and box["height"] > 10:
             return canvas
         if time.monotonic() > deadline:
