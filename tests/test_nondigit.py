@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from digitrec import nondigit
+from digitrec.data import Split
 from digitrec.export import onnx_bytes
 from digitrec.model import build_model
 from digitrec.recognize import NOT_DIGIT_OUTPUT
@@ -96,3 +97,12 @@ def test_an_ensemble_computes_the_mean_of_its_members_and_shows_their_features_s
     model.graph.output.append(onnx.helper.make_tensor_value_info(nondigit.feature_name(model), onnx.TensorProto.FLOAT, None))
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     np.testing.assert_allclose(session.run([nondigit.FEATURES], {"image": x.numpy()})[0], features, rtol=1e-4, atol=1e-5)
+
+
+def test_the_detector_learns_digits_from_what_the_network_trained_on():
+    """A quick run (`--train-limit`) trained on the first images only: so does its detector."""
+    kept = Split(np.zeros((50, 28, 28), dtype=np.uint8), np.zeros(50, dtype=np.int64))
+    card = {"training": {"settings": {"train_limit": 20}}, "pen_data": None}
+    assert len(nondigit.training_digits(card, kept, None)) == 20
+    card["training"]["settings"]["train_limit"] = None
+    assert len(nondigit.training_digits(card, kept, None)) == 50

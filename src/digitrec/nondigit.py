@@ -191,11 +191,13 @@ def validation_digits(card: dict, validation: data.Split, digits: pen.PenDigits 
 
 
 def training_digits(card: dict, kept: data.Split, digits: pen.PenDigits | None) -> np.ndarray:
-    """The digits the network trained on: the MNIST training part, and its pen-stroke renderings."""
+    """The digits the network trained on: the MNIST training part (its first `train_limit` images
+    for a quick run), and its pen-stroke renderings."""
+    mnist = kept.images[: card["training"]["settings"].get("train_limit")]
     if digits is None:
-        return kept.images
+        return mnist
     sources = tuple(card["pen_data"]["trained_on_sources"])
-    return np.concatenate([kept.images, pen.training_images(digits, sources, card["pen_data"]["copies_per_digit"])[0]])
+    return np.concatenate([mnist, pen.training_images(digits, sources, card["pen_data"]["copies_per_digit"])[0]])
 
 
 def fit_into(model_path: Path, data_dir: str | os.PathLike | None = None, pen_data: str | os.PathLike | None = None) -> dict:
