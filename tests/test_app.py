@@ -4,6 +4,8 @@ tests/browser/ drive the real page."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -31,6 +33,18 @@ def test_model_page_shows_the_card_curves_and_mistakes():
     assert [m.label for m in app.metric][:2] == ["Test accuracy", "With test-time augmentation"]
     assert float(app.metric[0].value.rstrip("%")) >= 99.6
     assert any("gets wrong" in m.value for m in app.markdown)
+
+
+def test_model_page_scores_a_model_whose_card_lists_no_mistakes(monkeypatch, tmp_path, model_path):
+    """A card written before cards recorded the answers: the page scores the model itself."""
+    card = json.loads(model_path.with_suffix(".json").read_text())
+    wrong = len(card["metrics"]["test"].pop("mistakes"))
+    shutil.copyfile(model_path, tmp_path / model_path.name)
+    (tmp_path / model_path.name).with_suffix(".json").write_text(json.dumps(card))
+    monkeypatch.setenv("DIGITREC_MODEL", str(tmp_path / model_path.name))
+    app = AppTest.from_function(_model_page, default_timeout=180).run()
+    assert not app.exception
+    assert any(f"gets wrong** ({wrong} of 10,000" in m.value for m in app.markdown)
 
 
 def _train_page():

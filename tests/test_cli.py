@@ -129,6 +129,8 @@ def test_evaluate_matches_plain_onnxruntime_and_the_card(model_path, mnist_test)
     independent = float((scores.argmax(axis=1) == mnist_test.labels).mean())
     assert report["accuracy"] == independent
     assert card["metrics"]["test"]["accuracy"] == independent
+    wrong = np.flatnonzero(scores.argmax(axis=1) != mnist_test.labels)
+    assert card["metrics"]["test"]["mistakes"] == report["mistakes"] == [[i, scores[i].argmax()] for i in wrong]
 
 
 def test_errors_are_messages_not_tracebacks(tmp_path):

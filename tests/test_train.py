@@ -14,6 +14,8 @@ import torch
 from digitrec.augment import augment_batch
 from digitrec.card import load_verified_card
 from digitrec.config import ARCHITECTURE_NAMES, AugmentConfig, TrainConfig
+from digitrec.data import load_split
+from digitrec.evaluate import Evaluation
 from digitrec.export import export_checkpoint, onnx_bytes
 from digitrec.history import load_history
 from digitrec.model import ARCHITECTURES, build_model, count_parameters
@@ -124,6 +126,8 @@ def test_digitrec_train_writes_model_card_history_and_curves(tmp_path):
     assert card["temperature"] == card["calibration"]["temperature"] > 0
     assert 0 <= card["calibration"]["test_ece_after"] < 1
     assert card["metrics"]["test"]["count"] == 10_000
+    answers = Evaluation.from_summary(card["metrics"]["test"], load_split("test").labels)  # what the app shows
+    assert answers.accuracy == card["metrics"]["test"]["accuracy"]
     assert 0 < card["not_digit"]["threshold"] <= 1 and "500 MNIST validation digits" in card["not_digit"]["threshold_from"]
 
     with open(tmp_path / "models" / "quick.history.csv") as f:

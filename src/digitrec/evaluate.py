@@ -47,7 +47,20 @@ class Evaluation:
             out["tta_accuracy"] = self.tta_accuracy
         out["per_class_accuracy"] = [round(a, 6) for a in self.per_class_accuracy()]
         out["confusion_matrix"] = self.confusion_matrix().tolist()
+        # [index, what it read as] of each image it gets wrong (one pass): with the labels, this
+        # is every answer, so the app shows mistakes and compares models without scoring again.
+        out["mistakes"] = [[int(i), int(self.predictions[i])] for i in self.mistakes()]
         return out
+
+    @classmethod
+    def from_summary(cls, summary: dict, labels: np.ndarray) -> Evaluation:
+        """The one-pass answers a summary records (see `summary`), on the split of these labels."""
+        if summary.get("count") != len(labels) or "mistakes" not in summary:
+            raise ValueError("the summary does not record the answers on this split")
+        predictions = labels.copy()
+        for index, read_as in summary["mistakes"]:
+            predictions[index] = read_as
+        return cls(labels=labels, predictions=predictions, tta_predictions=None)
 
 
 def evaluate_split(model: Path | Recognizer, split: Split, with_tta: bool = True) -> Evaluation:
