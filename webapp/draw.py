@@ -269,7 +269,7 @@ def page() -> None:
     }.items():
         state.setdefault(name, value)
 
-    st.title("Draw a digit")
+    st.title("Draw a number" if state.get("mode") == "Number" else "Draw a digit")  # the mode picked below
     problem = model_problem(selected_model())
     if problem:
         st.error(f"The model can't be used: {problem}")

@@ -59,6 +59,7 @@ def test_a_number_written_with_the_mouse_is_read_digit_by_digit(page: Page, timi
     find_canvas(page)
     choose_segment(page, "Mode", "Number")
     wait_for_empty(page, empty=NUMBER_EMPTY_TEXT)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Draw a number")
     canvas = find_canvas(page)
     box = canvas.bounding_box()
     assert box and box["width"] >= 2 * box["height"], f"Number mode's canvas is not the wide one: {box}"
@@ -82,6 +83,7 @@ def test_a_number_written_with_the_mouse_is_read_digit_by_digit(page: Page, timi
     click_and_wait(page, app_button(page, "Clear"))
     wait_for_empty(page, empty=NUMBER_EMPTY_TEXT)
     expect(segment(page, "Mode", "Number")).to_be_checked()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Draw a number")
     expect(answer_locator(page)).to_have_text(NUMBER_EMPTY_TEXT)
     expect(page.get_by_test_id("number-digit")).to_have_count(0)
     expect(page.get_by_test_id("stImage").filter(has_text=BOXES_CAPTION)).to_have_count(0)
