@@ -107,10 +107,15 @@ def test_predict_refuses_a_model_that_does_not_match_its_card(model_path, tmp_pa
 
 
 def test_info_prints_the_model_card(model_path):
-    card = json.loads(run("info").stdout)
+    printed = run("info").stdout
+    card = json.loads(printed)
+    assert card == json.loads(model_path.with_suffix(".json").read_text())
     assert card["onnx"] == model_path.name
     assert card["architecture"] in {"compact", "original"}
     assert card["metrics"]["test"]["accuracy"] >= SHIPPED_ACCURACY
+    # Readable: each row of the confusion matrix on a line of its own, not one number per line.
+    lines = {line.strip().rstrip(",") for line in printed.splitlines()}
+    assert all(json.dumps(row) in lines for row in card["metrics"]["test"]["confusion_matrix"])
 
 
 def test_evaluate_matches_plain_onnxruntime_and_the_card(model_path, mnist_test):

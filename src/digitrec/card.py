@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -44,9 +45,19 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def card_text(card: dict) -> str:
+    """The card as indented JSON, with each list of plain numbers on one line (a row of the
+    confusion matrix, a mistake), so a person can read it: one number per line ran to 1,600 lines."""
+
+    def one_line(numbers: re.Match) -> str:
+        return re.sub(r"\s+", " ", numbers.group()).replace("[ ", "[").replace(" ]", "]")
+
+    return re.sub(r"\[[\d\s,.eE+-]*\]", one_line, json.dumps(card, indent=2))
+
+
 def write_card(card: dict, model_path: Path) -> Path:
     path = card_path(model_path)
-    write_bytes_atomically(path, (json.dumps(card, indent=2) + "\n").encode())
+    write_bytes_atomically(path, (card_text(card) + "\n").encode())
     return path
 
 

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from digitrec.card import ModelError, default_model_path, read_card
+from digitrec.card import ModelError, card_text, default_model_path, read_card
 from digitrec.config import TrainConfig
 from digitrec.data import DataError
 from digitrec.preprocess import ImageError, to_array
@@ -237,8 +237,7 @@ def info(model: ModelOption = None) -> None:
         card = read_card(model or default_model_path())
     except ModelError as e:
         raise _fail(str(e)) from e
-    json.dump(card, sys.stdout, indent=2)
-    print()
+    print(card_text(card))
 
 
 if __name__ == "__main__":
