@@ -169,12 +169,9 @@ class Recognizer:
         if ink is None or not pieces_side_by_side(ink):
             return None
         digits = split_digits(ink, score=self.probabilities)
-        if len(digits) < 2:
+        if len(digits) < 2 or min(d.probabilities.max() for d in digits) < self.threshold:
             return None
-        probabilities = self.probabilities(np.stack([image for image, _ in digits]))
-        if probabilities.max(axis=1).min() < self.threshold:
-            return None
-        return "".join(str(d) for d in probabilities.argmax(axis=1))
+        return "".join(str(d.probabilities.argmax()) for d in digits)
 
     def read_number(self, source: ImageInput, tta: bool | None = None) -> NumberReading:
         """Read several digits written left to right: each digit's answer, confidence and box."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
@@ -244,9 +245,15 @@ def _best_split(candidates: list[_Candidate], left_of: np.ndarray, score: np.nda
     return chosen[::-1]
 
 
-def split_digits(ink: np.ndarray, score: Scorer) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
-    """One MNIST-style 28x28 image per digit of an ink map, left to right, with its box
-    (top, bottom, left, right) in the map.
+class SplitDigit(NamedTuple):
+    image: np.ndarray  # (28, 28) MNIST-style
+    box: tuple[int, int, int, int]  # (top, bottom, left, right) in the ink map
+    probabilities: np.ndarray  # (10,): what `score` made of it
+
+
+def split_digits(ink: np.ndarray, score: Scorer) -> list[SplitDigit]:
+    """One MNIST-style 28x28 image per digit of an ink map, left to right, with its box and
+    how it was read.
 
     `score` maps (N, 28, 28) images to (N, 10) probabilities: it is called once, on every
     candidate digit, and the boundaries whose digits it reads surest win."""
@@ -257,9 +264,9 @@ def split_digits(ink: np.ndarray, score: Scorer) -> list[tuple[np.ndarray, tuple
     candidates, images = _candidates(ink, paths, crossed, height, stroke)
     if not candidates:
         return []
-    probabilities = score(np.stack(images))[[c.reading for c in candidates]]
-    chosen = _best_split(candidates, left_of, _score(candidates, probabilities))
-    return [(images[c.reading], c.box) for c in chosen]
+    readings = score(np.stack(images))
+    chosen = _best_split(candidates, left_of, _score(candidates, readings[[c.reading for c in candidates]]))
+    return [SplitDigit(images[c.reading], c.box, readings[c.reading]) for c in chosen]
 
 
 def segment_number(source: ImageInput, score: Scorer) -> list[Preprocessed]:
@@ -267,4 +274,4 @@ def segment_number(source: ImageInput, score: Scorer) -> list[Preprocessed]:
     ink_map = read_ink(source)
     if ink_map is None:
         return []
-    return [Preprocessed(image=image, box=ink_map.box_in_input(*box)) for image, box in split_digits(ink_map.ink, score)]
+    return [Preprocessed(image=d.image, box=ink_map.box_in_input(*d.box)) for d in split_digits(ink_map.ink, score)]
