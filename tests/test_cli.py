@@ -11,6 +11,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from digitrec.card import card_text
 from strokes import DIGIT_STROKES, render
 
 DIGITREC = [sys.executable, "-m", "digitrec.cli"]
@@ -116,6 +117,13 @@ def test_info_prints_the_model_card(model_path):
     # Readable: each row of the confusion matrix on a line of its own, not one number per line.
     lines = {line.strip().rstrip(",") for line in printed.splitlines()}
     assert all(json.dumps(row) in lines for row in card["metrics"]["test"]["confusion_matrix"])
+
+
+def test_card_text_puts_number_lists_on_one_line_and_leaves_strings_as_written():
+    card = {"command": "digitrec predict [ 1 ]  x.png", "matrix": [[1, 2], [3, 4.5e-05]], "empty": []}
+    text = card_text(card)
+    assert json.loads(text) == card
+    assert "[1, 2]" in text and "[3, 4.5e-05]" in text
 
 
 def test_evaluate_matches_plain_onnxruntime_and_the_card(model_path, mnist_test):

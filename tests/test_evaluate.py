@@ -43,3 +43,6 @@ def test_a_summary_records_every_answer():
         Evaluation.from_summary(summary, labels[:5])  # another split
     with pytest.raises(ValueError, match="does not record"):
         Evaluation.from_summary({"accuracy": 0.75, "count": 8}, labels)  # a card from before the list
+    for damaged in ([8, 1], [1, 10], [1, 1]):  # past the split, no digit, not a mistake (a hand-edited card)
+        with pytest.raises(ValueError, match="not a wrong answer"):
+            Evaluation.from_summary({**summary, "mistakes": [damaged]}, labels)

@@ -50,7 +50,10 @@ def card_text(card: dict) -> str:
     confusion matrix, a mistake), so a person can read it: one number per line ran to 1,600 lines."""
 
     def one_line(numbers: re.Match) -> str:
-        return re.sub(r"\s+", " ", numbers.group()).replace("[ ", "[").replace(" ]", "]")
+        spread = numbers.group()
+        if "\n" not in spread:  # inside a string (json.dumps never breaks one): leave it as written
+            return spread
+        return re.sub(r"\s+", " ", spread).replace("[ ", "[").replace(" ]", "]")
 
     return re.sub(r"\[[\d\s,.eE+-]*\]", one_line, json.dumps(card, indent=2))
 

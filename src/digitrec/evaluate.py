@@ -59,6 +59,8 @@ class Evaluation:
             raise ValueError("the summary does not record the answers on this split")
         predictions = labels.copy()
         for index, read_as in summary["mistakes"]:
+            if not (0 <= index < len(labels) and 0 <= read_as <= 9 and read_as != labels[index]):
+                raise ValueError(f"the summary's mistake {[index, read_as]} is not a wrong answer on this split")
             predictions[index] = read_as
         return cls(labels=labels, predictions=predictions, tta_predictions=None)
 
