@@ -23,8 +23,6 @@ from strokes import LETTER_STROKES, render
 
 APP_INK = (17, 17, 17, 255)
 WHITE, TRANSPARENT = (255, 255, 255, 255), (0, 0, 0, 0)
-# An M reads as a 4 and an R as an 8 with the app's pen: the detector misses them (see BENCHMARKS.md).
-MISSED_WITH_THE_APP_PEN = {"M", "R"}
 
 
 def letter_canvas(letter: str, size: int = 320, pen: int = 20, background: tuple[int, ...] = WHITE) -> np.ndarray:
@@ -32,7 +30,7 @@ def letter_canvas(letter: str, size: int = 320, pen: int = 20, background: tuple
 
 
 @pytest.mark.parametrize("background", [WHITE, TRANSPARENT], ids=["white", "transparent"])
-@pytest.mark.parametrize("letter", sorted(set(LETTER_STROKES) - MISSED_WITH_THE_APP_PEN))
+@pytest.mark.parametrize("letter", sorted(LETTER_STROKES))
 def test_letters_drawn_with_the_app_pen_are_declined(recognizer, letter, background):
     prediction = recognizer.predict(letter_canvas(letter, background=background))
     assert prediction.digit is None and prediction.status == "not a digit", letter
@@ -43,7 +41,7 @@ def test_letters_drawn_with_the_app_pen_are_declined(recognizer, letter, backgro
 def test_most_letters_are_declined_with_other_pens(recognizer, size, pen):
     answers = {letter: recognizer.predict(letter_canvas(letter, size, pen)).digit for letter in LETTER_STROKES}
     read_as_digits = [letter for letter, digit in answers.items() if digit is not None]
-    assert len(read_as_digits) <= 4, read_as_digits  # measured: 3 or 4 of the 18 (M, P, R, and A, Y or k)
+    assert len(read_as_digits) <= 2, read_as_digits  # measured: none to 2 of the 18 (R with three pens, H with the stylus)
 
 
 def test_the_detector_keeps_mnist_digits(recognizer, mnist_test):
@@ -80,6 +78,28 @@ def test_fitting_a_second_detector_is_refused_and_changes_nothing(model_path):
     assert result.returncode != 0 and "already has a not-a-digit detector" in result.stderr
     assert "Traceback" not in result.stderr
     assert (model_path.read_bytes(), model_path.with_suffix(".json").read_bytes()) == before
+
+
+def test_a_detector_taken_out_leaves_the_network_as_it_was():
+    """What `fit-not-digit --refit` starts from: the network alone, its digits untouched."""
+    network = build_model("compact").eval()
+    rng = np.random.default_rng(0)
+    detector = nondigit.fit_detector(
+        rng.normal(0, 1, (60, 128)).astype(np.float32), rng.normal(1, 1, (20, 128)).astype(np.float32)
+    )
+    alone = onnx.load_from_string(onnx_bytes(network))
+    with_one = nondigit.with_detector(onnx.load_from_string(onnx_bytes(network)), detector)
+    taken_out = nondigit.without_detector(with_one)
+    assert [o.name for o in taken_out.graph.output] == [o.name for o in alone.graph.output]
+    assert len(taken_out.graph.node) == len(alone.graph.node)
+    assert {t.name for t in taken_out.graph.initializer} == {t.name for t in alone.graph.initializer}
+    x = {"image": np.random.default_rng(1).random((2, 1, 28, 28), dtype=np.float32)}
+    run = [
+        ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, x) for m in (alone, taken_out)
+    ]
+    np.testing.assert_array_equal(run[0][0], run[1][0])
+    refitted = nondigit.with_detector(taken_out, detector)  # and a detector can go in again
+    assert NOT_DIGIT_OUTPUT in [o.name for o in refitted.graph.output]
 
 
 def test_an_ensemble_computes_the_mean_of_its_members_and_shows_their_features_side_by_side():

@@ -98,6 +98,20 @@ def test_training_images_look_like_mnist_and_are_cached(tmp_path, monkeypatch):
         pen.training_images(digits, ("zzz",), copies=1)
 
 
+def test_renderings_made_by_other_preprocessing_are_drawn_again(tmp_path, monkeypatch):
+    """Cached renderings from older preprocessing code would teach a network images it is not served."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = tmp_path / "pen.npz"
+    write_pen_file(path, [(1, "aaa", ONE), (7, "aaa", SEVEN)])
+    digits = pen.load_pen_digits(path)
+    pen.training_images(digits, ("aaa",), copies=1)
+    older = tmp_path / "preprocess.py"
+    older.write_text("# the preprocessing code as it was before a change\n")
+    monkeypatch.setattr(pen.preprocessing, "__file__", str(older))
+    pen.training_images(digits, ("aaa",), copies=1)
+    assert len(list((tmp_path / "cache").rglob("*.npz"))) == 2
+
+
 def test_training_with_pen_sources_records_them_on_the_card(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     path = tmp_path / "pen.npz"

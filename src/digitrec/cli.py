@@ -217,14 +217,20 @@ def ensemble(
 
 
 @app.command("fit-not-digit")
-def fit_not_digit(model: ModelOption = None, data_dir: DataOption = None, pen_data: PenDataOption = None) -> None:
-    """Fit the not-a-digit detector (declines letters and symbols) into an exported model that has none.
+def fit_not_digit(
+    model: ModelOption = None,
+    data_dir: DataOption = None,
+    pen_data: PenDataOption = None,
+    refit: Annotated[bool, typer.Option("--refit", help="replace the model's detector (after a preprocessing change)")] = False,
+) -> None:
+    """Fit the not-a-digit detector (declines letters and symbols) into an exported model.
 
-    `digitrec train` and `digitrec export` fit it themselves; this is for models exported before."""
+    `digitrec train` and `digitrec export` fit it themselves; this is for models exported before,
+    and, with --refit, for a model whose detector was fitted on other preprocessing."""
     from digitrec.nondigit import add_detector
 
     try:
-        section = add_detector(model or default_model_path(), data_dir=data_dir, pen_data=pen_data)
+        section = add_detector(model or default_model_path(), data_dir=data_dir, pen_data=pen_data, refit=refit)
     except (DataError, ModelError, ValueError) as e:
         raise _fail(str(e)) from e
     print(f"not-a-digit threshold {section['threshold']:.4f}: {section['threshold_from']}")

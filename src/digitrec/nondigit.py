@@ -179,6 +179,24 @@ def with_detector(model: onnx.ModelProto, detector: torch.nn.Sequential) -> onnx
     return model
 
 
+def without_detector(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The network alone, a detector fitted before taken out (to fit it again, say after the
+    preprocessing changed what the network is shown). The digit outputs are untouched."""
+    graph = model.graph
+
+    def detectors(name: str) -> bool:
+        return name == NOT_DIGIT_OUTPUT or name.startswith(f"{NOT_DIGIT_OUTPUT}.")
+
+    nodes = [node for node in graph.node if not any(detectors(name) for name in node.output)]
+    initializers = [tensor for tensor in graph.initializer if not detectors(tensor.name)]
+    outputs = [output for output in graph.output if not detectors(output.name)]
+    for field, kept in ((graph.node, nodes), (graph.initializer, initializers), (graph.output, outputs)):
+        del field[:]
+        field.extend(kept)
+    onnx.checker.check_model(model)
+    return model
+
+
 def validation_digits(card: dict, validation: data.Split, digits: pen.PenDigits | None) -> tuple[np.ndarray, str]:
     """Digits no part of training saw, and what they are: the MNIST validation split, and (for a
     model trained on pen strokes) renderings of the validation writer group."""
@@ -200,14 +218,23 @@ def training_digits(card: dict, kept: data.Split, digits: pen.PenDigits | None) 
     return np.concatenate([mnist, pen.training_images(digits, sources, card["pen_data"]["copies_per_digit"])[0]])
 
 
-def fit_into(model_path: Path, data_dir: str | os.PathLike | None = None, pen_data: str | os.PathLike | None = None) -> dict:
+def fit_into(
+    model_path: Path, data_dir: str | os.PathLike | None = None, pen_data: str | os.PathLike | None = None, refit: bool = False
+) -> dict:
     """Fit the not-a-digit detector on an exported model and write it in, in place (for a model
     nobody uses yet: export's staging copy). The ONNX file gains the `not_digit` output, the card
-    a `not_digit` section: the threshold and what it was fitted on. The digit outputs are unchanged."""
+    a `not_digit` section: the threshold and what it was fitted on. The digit outputs are unchanged.
+    A model that has a detector already keeps it, unless `refit` says to replace it."""
     card, onnx_bytes = load_verified_card(model_path)
     model = onnx.load_from_string(onnx_bytes)
     if NOT_DIGIT_OUTPUT in [o.name for o in model.graph.output]:
-        raise ValueError(f"{model_path} already has a not-a-digit detector")
+        if not refit:
+            raise ValueError(f"{model_path} already has a not-a-digit detector (refit to replace it)")
+        model = without_detector(model)
+        card.pop("not_digit", None)
+        write_bytes_atomically(model_path, model.SerializeToString())
+        card.update(sha256=sha256_file(model_path), size_bytes=model_path.stat().st_size)
+        write_card(card, model_path)  # the features are read from the network alone, as for a new model
     kept, validation = data.train_validation_split(
         data.load_split("train", data_dir), card["training"]["settings"]["validation_size"]
     )
@@ -230,13 +257,15 @@ def fit_into(model_path: Path, data_dir: str | os.PathLike | None = None, pen_da
     return card["not_digit"]
 
 
-def add_detector(model_path: Path, data_dir: str | os.PathLike | None = None, pen_data: str | os.PathLike | None = None) -> dict:
+def add_detector(
+    model_path: Path, data_dir: str | os.PathLike | None = None, pen_data: str | os.PathLike | None = None, refit: bool = False
+) -> dict:
     """`fit_into` a model in use: on a copy beside it, then both files replaced together, the card last."""
     model_path = Path(model_path)
     with tempfile.TemporaryDirectory(dir=model_path.parent, prefix=f".{model_path.stem}.staging.") as staging:
         staged = Path(staging) / model_path.name
         shutil.copyfile(model_path, staged)
         shutil.copyfile(card_path(model_path), card_path(staged))
-        section = fit_into(staged, data_dir, pen_data)
+        section = fit_into(staged, data_dir, pen_data, refit)
         move_model(staged, model_path)
     return section

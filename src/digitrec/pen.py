@@ -24,6 +24,7 @@ import numpy as np
 import platformdirs
 from PIL import Image, ImageDraw
 
+from digitrec import preprocess as preprocessing
 from digitrec.files import write_bytes_atomically
 from digitrec.preprocess import preprocess
 
@@ -172,8 +173,12 @@ def training_images(digits: PenDigits, sources: tuple[str, ...], copies: int) ->
 
 
 def cached_renderings(name: str, render: Callable[[], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """`render()`'s images and labels, kept in the user's cache under `name` after the first time."""
-    cache = Path(platformdirs.user_cache_dir("digitrec")) / "pen" / f"{name}.npz"
+    """`render()`'s images and labels, kept in the user's cache under `name` after the first time.
+
+    The name also carries a digest of the preprocessing code, so renderings made by other
+    preprocessing are never reused: they would teach the network images it is not served."""
+    code = hashlib.sha256(Path(preprocessing.__file__).read_bytes()).hexdigest()[:12]
+    cache = Path(platformdirs.user_cache_dir("digitrec")) / "pen" / f"{name}-{code}.npz"
     if cache.exists():
         with np.load(cache) as cached:
             return cached["images"], cached["labels"]

@@ -156,11 +156,11 @@ class Recognizer:
         """Recognise the digit in one image (path, bytes, PIL image or numpy array).
 
         A drawing of several digits side by side is no digit: the network would read it as one
-        all the same (a 2026 as a 0), so it is declined as "several digits" (read it with
-        `read_number`); the network's guesses stay in top3."""
+        all the same (a 2026 as a 0), or, read as one, call it no digit at all; it is declined as
+        "several digits" (read it with `read_number`). The network's guesses stay in top3."""
         prepared = preprocess(source)
         prediction = self._recognise(prepared, self.tta if tta is None else tta)
-        number = self._several_digits(prepared.ink) if prediction.status in ("ok", "unsure") else None
+        number = self._several_digits(prepared.ink) if prediction.status != "empty" else None
         return prediction if number is None else replace(prediction, digit=None, status="several digits", number=number)
 
     def _several_digits(self, ink: np.ndarray | None) -> str | None:

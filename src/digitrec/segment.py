@@ -202,7 +202,7 @@ def _candidates(
             key = (*box, int(solid.sum()))
             if key not in seen:
                 seen[key] = len(images)
-                images.append(fit_and_centre(part))
+                images.append(fit_and_centre(part, redraw=False))
             out.append(_Candidate(left, right, seen[key], box, (hi - lo) / height, length, penalty))
     return out, images
 
