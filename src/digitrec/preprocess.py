@@ -310,8 +310,12 @@ def disk(radius: int) -> np.ndarray:
     return np.add.outer(span, span) <= radius**2
 
 
-def _resize(image: np.ndarray, size: tuple[int, int], resample: Image.Resampling) -> np.ndarray:
-    """Resize a float image to (width, height), rescaled so its brightest pixel is 1 again."""
+def _resize(image: np.ndarray, longest: int, resample: Image.Resampling) -> np.ndarray:
+    """Resize a float image to `longest` pixels on its long side, the aspect kept, rescaled so its
+    brightest pixel is 1 again."""
+    h, w = image.shape
+    scale = longest / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
     out = np.asarray(Image.fromarray(image.astype(np.float32)).resize(size, resample)).clip(0, 1)
     return out / max(float(out.max()), 1e-6)
 
@@ -324,15 +328,14 @@ def _redraw_at_mnist_width(crop: np.ndarray) -> np.ndarray:
     the stroke width at 28x28 is TARGET_STROKE; the width is measured twice, since a line one or
     two pixels wide is measured coarsely. Returns the redrawn ink at DETAIL pixels on its long
     side, with a margin round it for the growth."""
-    h, w = crop.shape
-    scale = DETAIL / max(h, w)
-    upsample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
-    crop = _resize(crop, (max(1, round(w * scale)), max(1, round(h * scale))), upsample)
+    upsample = Image.Resampling.BOX if max(crop.shape) > DETAIL else Image.Resampling.BILINEAR
+    crop = _resize(crop, DETAIL, upsample)
     mask = crop > 0.5  # a stroke's edge: where a soft or blurred edge falls to half the ink
-    extent = DETAIL  # the ink's long side, its pen width included
 
     def shift_to_target(width: float, shift: float) -> float:
-        path = extent + 2 * shift - width  # the long side that will be scaled to BOX, less the pen
+        # The long side that will be scaled to BOX (DETAIL, the pen's width included, grown by
+        # the shift on both ends), less the pen.
+        path = DETAIL + 2 * shift - width
         return (TARGET_STROKE * path / (BOX - TARGET_STROKE) - width) / 2
 
     shift = shift_to_target(stroke_width(mask), 0.0)
@@ -357,10 +360,8 @@ def _towards_mnist_width(crop: np.ndarray) -> np.ndarray:
     """The number reader's gentler rule, which its scoring was tuned on: only a pen far thinner
     or fatter than MNIST's is brought towards it, at COARSE pixels on the long side. (Redrawn,
     the pieces a boundary cuts off read surer, and a 9 cut in two outscores a whole 9.)"""
-    h, w = crop.shape
-    if max(h, w) > COARSE:
-        shrink = COARSE / max(h, w)
-        crop = _resize(crop, (max(1, round(w * shrink)), max(1, round(h * shrink))), Image.Resampling.BOX)
+    if max(crop.shape) > COARSE:
+        crop = _resize(crop, COARSE, Image.Resampling.BOX)
     to_box = BOX / max(crop.shape)
     mask = crop > INK_THRESHOLD
     width = stroke_width(mask) * to_box  # in pixels of the final 28x28
@@ -384,9 +385,7 @@ def fit_and_centre(crop: np.ndarray, redraw: bool = True) -> np.ndarray:
         crop = crop[top:bottom, left:right]
     else:
         crop = _towards_mnist_width(crop)
-    h, w = crop.shape
-    scale = BOX / max(h, w)
-    small = _resize(crop, (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.LANCZOS)
+    small = _resize(crop, BOX, Image.Resampling.LANCZOS)
     cy, cx = ndimage.center_of_mass(small)
     frame = np.zeros((FRAME, FRAME), dtype=np.float32)
     top = round(FRAME / 2 - cy)
