@@ -11,9 +11,10 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import ndimage
 
 from digitrec.card import ModelError
-from digitrec.preprocess import ImageError, crop_to_ink, preprocess, stroke_width
+from digitrec.preprocess import ImageError, crop_to_ink, distance_to_background, preprocess, stroke_width
 from digitrec.recognize import Recognizer
 from strokes import DIGIT_STROKES, LIGHTS, photographed, render
 
@@ -61,6 +62,18 @@ def test_every_pen_reaches_the_network_at_mnist_stroke_width(pen):
         app_pen = preprocess(render(strokes)).image
         assert 2.4 <= stroke_width(seen > 0.5) <= 3.6, f"{digit}: stroke {stroke_width(seen > 0.5):.2f} px"
         assert abs(seen.sum() / app_pen.sum() - 1) < 0.15, f"{digit}: ink {seen.sum():.0f} against {app_pen.sum():.0f}"
+
+
+def test_the_fast_distance_transform_gives_scipys_distances_exactly():
+    """The stroke redraw and the shape checks measure with OpenCV's distance transform, for
+    speed: every distance must be scipy's exact Euclidean one, or answers would shift."""
+    rng = np.random.default_rng(0)
+    strokes = [preprocess(render(strokes)).ink > 0.5 for strokes in DIGIT_STROKES.values()]
+    speckled = [rng.random((97, 160)) < fill for fill in (0.02, 0.5, 0.98)]
+    for mask in strokes + speckled:
+        mask = np.pad(mask, 1)  # some background, as both callers have
+        for side in (mask, ~mask):
+            assert np.array_equal(distance_to_background(side), ndimage.distance_transform_edt(side))
 
 
 @pytest.mark.parametrize("background", [WHITE, BLACK, CLEAR, (120, 120, 120, 255)])

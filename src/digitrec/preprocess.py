@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
@@ -304,6 +305,16 @@ def stroke_width(mask: np.ndarray) -> float:
     return 2.0 * mask.sum() / max(1, mask.sum() - interior.sum())
 
 
+def distance_to_background(mask: np.ndarray) -> np.ndarray:
+    """Each pixel's Euclidean distance to the nearest pixel outside `mask` (0 outside it).
+
+    The same numbers as scipy's `distance_transform_edt`, in a fifth of the time (two of these
+    run in every prediction): OpenCV's exact transform, its float32 distances put back on the
+    square roots of whole numbers that distances between pixel centres are."""
+    distance = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return np.sqrt(np.rint(np.square(distance, dtype=np.float64)))
+
+
 def disk(radius: int) -> np.ndarray:
     """A round footprint for morphology: thickening or thinning a pen line evenly in every direction."""
     span = np.arange(-radius, radius + 1) ** 2
@@ -346,7 +357,7 @@ def _redraw_at_mnist_width(crop: np.ndarray) -> np.ndarray:
     crop, mask = np.pad(crop, margin), np.pad(mask, margin)
     # Only one side of the edge moves: the distance from the ink out (bolder), or from the
     # background in (thinner), to the nearest pixel centre across the edge.
-    distance = ndimage.distance_transform_edt(~mask if thicker else mask) - 0.5
+    distance = distance_to_background(~mask if thicker else mask) - 0.5
     signed = -distance if thicker else distance
     signed[mask if thicker else ~mask] = 0.5 if thicker else -0.5
     shift += shift_to_target(stroke_width(signed + shift > 0), shift)

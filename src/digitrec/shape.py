@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from digitrec.preprocess import INK_THRESHOLD, shrink
+from digitrec.preprocess import INK_THRESHOLD, distance_to_background, shrink
 
 SOLID = 0.7  # a disc this wide (x the drawing's longer side) fits inside the ink: a dot or a blob
 SCRIBBLE_LENGTH = 5.5  # more pen stroke than this many drawing sizes: a scribble
@@ -62,7 +62,7 @@ def measure(ink: np.ndarray) -> InkShape:
     """The shape of one drawing's ink (an ink map in [0, 1] cropped tightly to the ink)."""
     mask = np.pad(shrink(ink, MEASURE_SIZE) > INK_THRESHOLD, 2)
     longer = max(mask.shape) - 4
-    depth = ndimage.distance_transform_edt(mask)  # how far inside the ink each pixel is
+    depth = distance_to_background(mask)  # how far inside the ink each pixel is
     solid = 2.0 * float(depth.max()) / longer
     # The pen is the most common ridge width, not the mean: where strokes cross or are coloured
     # in, the ridge runs deeper, but only there.
@@ -74,7 +74,7 @@ def measure(ink: np.ndarray) -> InkShape:
         # pixel fatter all round, by the upper quartile of its ridge.
         mask = ndimage.binary_dilation(np.pad(ink > INK_THRESHOLD, 2))
         longer = max(mask.shape) - 2
-        pen = 2.0 * float(np.quantile(_ridge(ndimage.distance_transform_edt(mask)), 0.75))
+        pen = 2.0 * float(np.quantile(_ridge(distance_to_background(mask)), 0.75))
     rows, cols = np.nonzero(mask)
     points = np.stack([cols, rows]).astype(np.float64)
     _, axes = np.linalg.eigh(np.cov(points) + 1e-9 * np.eye(2))  # the main direction last
