@@ -47,6 +47,7 @@ def test_drawn_digits_are_recognised_in_every_style(recognizer, style):
 PENS = {
     "the app's pen": {},
     "a stylus": {"size": 600, "pen": 3},
+    "a hair-line stylus": {"size": 600, "pen": 2},
     "a finger": {"size": 200, "pen": 26},
     "a fat marker": {"pen": 40},
     "a thin pen, small in a corner": {"scale": 0.25, "offset": (200, 205), "pen": 5},

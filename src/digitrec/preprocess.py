@@ -38,6 +38,7 @@ BOX = 20  # MNIST fits each digit into 20x20...
 FRAME = 28  # ...centred by mass in 28x28
 TARGET_STROKE = 2.8  # typical MNIST stroke width at 28x28, in pixels (2 * area / perimeter; median 3.1)
 DETAIL = 8 * BOX  # strokes are redrawn at this resolution: fine enough for a stylus's hair line
+HAIRLINE = 2.5  # a stroke measured this wide at DETAIL (the narrowest measures 2) is a hair line
 COARSE = 4 * BOX  # the number reader's stroke width rule works at this one
 
 ImageInput = str | os.PathLike | bytes | Image.Image | np.ndarray
@@ -335,13 +336,17 @@ def _redraw_at_mnist_width(crop: np.ndarray) -> np.ndarray:
     """Redraw the strokes at MNIST's width, whatever the pen: a stylus's hair line, the app's pen
     and a fat finger then all reach the network alike.
 
-    The ink's edge (half its peak) is moved evenly out or in, by its distance from the ink, until
-    the stroke width at 28x28 is TARGET_STROKE; the width is measured twice, since a line one or
-    two pixels wide is measured coarsely. Returns the redrawn ink at DETAIL pixels on its long
+    The ink's edge (half its peak; a hair line's, all its ink) is moved evenly out or in, by its
+    distance from the ink, until the stroke width at 28x28 is TARGET_STROKE; the width is measured
+    twice, since a line one or two pixels wide is measured coarsely. Returns the redrawn ink at DETAIL pixels on its long
     side, with a margin round it for the growth."""
     upsample = Image.Resampling.BOX if max(crop.shape) > DETAIL else Image.Resampling.BILINEAR
     crop = _resize(crop, DETAIL, upsample)
     mask = crop > 0.5  # a stroke's edge: where a soft or blurred edge falls to half the ink
+    if stroke_width(mask) <= HAIRLINE:
+        # A line under two pixels wide here has no half-peak edge: where it runs aslant, its ink
+        # spreads over neighbouring pixels, none of them half-inked, and the line falls apart.
+        mask = crop > INK_THRESHOLD
 
     def shift_to_target(width: float, shift: float) -> float:
         # The long side that will be scaled to BOX (DETAIL, the pen's width included, grown by
