@@ -41,7 +41,7 @@ def test_letters_drawn_with_the_app_pen_are_declined(recognizer, letter, backgro
 def test_most_letters_are_declined_with_other_pens(recognizer, size, pen):
     answers = {letter: recognizer.predict(letter_canvas(letter, size, pen)).digit for letter in LETTER_STROKES}
     read_as_digits = [letter for letter, digit in answers.items() if digit is not None]
-    assert len(read_as_digits) <= 2, read_as_digits  # measured: none or 1 of the 18 (R, with three pens)
+    assert len(read_as_digits) <= 1, read_as_digits  # measured: none or 1 of the 18 (R, with three pens)
 
 
 def test_the_detector_keeps_mnist_digits(recognizer, mnist_test):

@@ -69,9 +69,9 @@ def test_the_fast_distance_transform_gives_scipys_distances_exactly():
     """The stroke redraw and the shape checks measure with OpenCV's distance transform, for
     speed: every distance must be scipy's exact Euclidean one, or answers would shift."""
     rng = np.random.default_rng(0)
-    strokes = [preprocess(render(strokes)).ink > 0.5 for strokes in DIGIT_STROKES.values()]
+    drawn = [preprocess(render(digit_strokes)).ink > 0.5 for digit_strokes in DIGIT_STROKES.values()]
     speckled = [rng.random((97, 160)) < fill for fill in (0.02, 0.5, 0.98)]
-    for mask in strokes + speckled:
+    for mask in drawn + speckled:
         mask = np.pad(mask, 1)  # some background, as both callers have
         for side in (mask, ~mask):
             assert np.array_equal(distance_to_background(side), ndimage.distance_transform_edt(side))

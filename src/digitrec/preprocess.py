@@ -338,8 +338,8 @@ def _redraw_at_mnist_width(crop: np.ndarray) -> np.ndarray:
 
     The ink's edge (half its peak; a hair line's, all its ink) is moved evenly out or in, by its
     distance from the ink, until the stroke width at 28x28 is TARGET_STROKE; the width is measured
-    twice, since a line one or two pixels wide is measured coarsely. Returns the redrawn ink at DETAIL pixels on its long
-    side, with a margin round it for the growth."""
+    twice, since a line one or two pixels wide is measured coarsely. Returns the redrawn ink at
+    DETAIL pixels on its long side, with a margin round it for the growth."""
     upsample = Image.Resampling.BOX if max(crop.shape) > DETAIL else Image.Resampling.BILINEAR
     crop = _resize(crop, DETAIL, upsample)
     mask = crop > 0.5  # a stroke's edge: where a soft or blurred edge falls to half the ink
