@@ -184,12 +184,12 @@ def without_detector(model: onnx.ModelProto) -> onnx.ModelProto:
     preprocessing changed what the network is shown). The digit outputs are untouched."""
     graph = model.graph
 
-    def detectors(name: str) -> bool:
+    def part_of_detector(name: str) -> bool:
         return name == NOT_DIGIT_OUTPUT or name.startswith(f"{NOT_DIGIT_OUTPUT}.")
 
-    nodes = [node for node in graph.node if not any(detectors(name) for name in node.output)]
-    initializers = [tensor for tensor in graph.initializer if not detectors(tensor.name)]
-    outputs = [output for output in graph.output if not detectors(output.name)]
+    nodes = [node for node in graph.node if not any(part_of_detector(name) for name in node.output)]
+    initializers = [tensor for tensor in graph.initializer if not part_of_detector(tensor.name)]
+    outputs = [output for output in graph.output if not part_of_detector(output.name)]
     for field, kept in ((graph.node, nodes), (graph.initializer, initializers), (graph.output, outputs)):
         del field[:]
         field.extend(kept)
@@ -218,6 +218,13 @@ def training_digits(card: dict, kept: data.Split, digits: pen.PenDigits | None) 
     return np.concatenate([mnist, pen.training_images(digits, sources, card["pen_data"]["copies_per_digit"])[0]])
 
 
+def _write_model(model: onnx.ModelProto, card: dict, model_path: Path) -> None:
+    """Write a changed network over `model_path`, then its card with the new checksum and size."""
+    write_bytes_atomically(model_path, model.SerializeToString())
+    card.update(sha256=sha256_file(model_path), size_bytes=model_path.stat().st_size)
+    write_card(card, model_path)
+
+
 def fit_into(
     model_path: Path, data_dir: str | os.PathLike | None = None, pen_data: str | os.PathLike | None = None, refit: bool = False
 ) -> dict:
@@ -232,9 +239,7 @@ def fit_into(
             raise ValueError(f"{model_path} already has a not-a-digit detector (refit to replace it)")
         model = without_detector(model)
         card.pop("not_digit", None)
-        write_bytes_atomically(model_path, model.SerializeToString())
-        card.update(sha256=sha256_file(model_path), size_bytes=model_path.stat().st_size)
-        write_card(card, model_path)  # the features are read from the network alone, as for a new model
+        _write_model(model, card, model_path)  # the features are read from the network alone, as for a new model
     kept, validation = data.train_validation_split(
         data.load_split("train", data_dir), card["training"]["settings"]["validation_size"]
     )
@@ -242,9 +247,8 @@ def fit_into(
     read_features = FeatureReader(model_path)
     glyphs, _ = glyph_images(TRAINING_GLYPHS, GLYPH_COPIES)
     detector = fit_detector(read_features(training_digits(card, kept, digits)), read_features(glyphs))
-    write_bytes_atomically(model_path, with_detector(model, detector).SerializeToString())
-    card.update(sha256=sha256_file(model_path), size_bytes=model_path.stat().st_size)
-    write_card(card, model_path)  # no threshold yet: the scores are measured as served (with TTA), nothing declined
+    # No threshold yet: the scores are measured as served (with TTA), nothing declined.
+    _write_model(with_detector(model, detector), card, model_path)
     held_out, described = validation_digits(card, validation, digits)
     scores = Recognizer(model_path, threads=os.cpu_count() or 1).not_digit_scores(held_out / 255.0, tta=True)
     card["not_digit"] = {

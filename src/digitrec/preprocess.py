@@ -343,10 +343,12 @@ def _redraw_at_mnist_width(crop: np.ndarray) -> np.ndarray:
     upsample = Image.Resampling.BOX if max(crop.shape) > DETAIL else Image.Resampling.BILINEAR
     crop = _resize(crop, DETAIL, upsample)
     mask = crop > 0.5  # a stroke's edge: where a soft or blurred edge falls to half the ink
-    if stroke_width(mask) <= HAIRLINE:
+    width = stroke_width(mask)
+    if width <= HAIRLINE:
         # A line under two pixels wide here has no half-peak edge: where it runs aslant, its ink
         # spreads over neighbouring pixels, none of them half-inked, and the line falls apart.
         mask = crop > INK_THRESHOLD
+        width = stroke_width(mask)
 
     def shift_to_target(width: float, shift: float) -> float:
         # The long side that will be scaled to BOX (DETAIL, the pen's width included, grown by
@@ -354,7 +356,7 @@ def _redraw_at_mnist_width(crop: np.ndarray) -> np.ndarray:
         path = DETAIL + 2 * shift - width
         return (TARGET_STROKE * path / (BOX - TARGET_STROKE) - width) / 2
 
-    shift = shift_to_target(stroke_width(mask), 0.0)
+    shift = shift_to_target(width, 0.0)
     thicker = shift > 0
     # Room for the ink to grow (the second measurement may add a little), and no more: the
     # distance transform's cost grows with the area.
