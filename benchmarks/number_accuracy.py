@@ -3,7 +3,11 @@
 The data: UNIPEN isolated digits as pen trajectories (see the README beside the .npz file), found
 through --unipen PATH or $DIGITREC_UNIPEN. Each composed number takes 2 to 6 digits, all from one
 writer group, and places them left to right as a person writes a number in the app's Number mode:
-the RGBA image goes through `Recognizer.read_number(image)`, the same call the app makes.
+the RGBA image and its pen strokes, in the order drawn, go through
+`Recognizer.read_number(image, strokes=...)`, the same call the app makes. With --ink-only the
+image goes alone, as `digitrec predict --number` reads a file. Each digit's strokes are drawn one
+after another, left to right, as most people write a number (one who crosses all the sevens at
+the end would not be).
 
 Composition (`plan` draws the choices, `compose` places the strokes): every digit is scaled, aspect
 kept (a "1" stays thin), so that its pen path is the common digit height times a small size jitter
@@ -262,6 +266,8 @@ def main() -> None:
                         "(default: all but syn and those the model's card says it was trained on)")  # fmt: skip
     parser.add_argument("--limit", type=int, default=1000, help="how many numbers (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the numbers drawn (default 0)")
+    parser.add_argument("--ink-only", action="store_true", help="read the image alone, as `digitrec predict --number` "
+                        "reads a file (default: with the pen strokes, as the app's canvas hands them over)")  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="write the settings, summary and every reading here")
     parser.add_argument("--save-examples", type=Path, default=None, metavar="DIR", help="write PNGs of misread numbers here")
     parser.add_argument("--examples", type=int, default=40, help="misread numbers kept for --save-examples (default 40)")
@@ -293,7 +299,7 @@ def main() -> None:
         composition = compose([data.strokes[i] for i in number.indices], number.gaps, number.sizes, number.offsets)
         canvas = render(composition)
         t1 = time.perf_counter()
-        reading = recognizer.read_number(canvas)
+        reading = recognizer.read_number(canvas, strokes=None if args.ink_only else composition.strokes)
         t2 = time.perf_counter()
         render_s += t1 - t0
         read = reading.text
@@ -326,6 +332,7 @@ def main() -> None:
     print(f"- model: {model_path} (sha256 {model_sha}...), tta={'on' if tta else 'off'}, threshold {recognizer.threshold}")
     print(f"- numbers: {n} (--seed {args.seed}), {digits} digits, from writer groups {', '.join(sources)} of {data_path.name}")
     print(f"- canvas {CANVAS[0]}x{CANVAS[1]}, pen {PEN:g}, digit height {DIGIT_HEIGHT:.0%} of the canvas or less to fit")
+    print(f"- read from: {'the image alone' if args.ink_only else 'the image and its pen strokes, in the order drawn'}")
     print(
         f"- **numbers read right {pct(numbers_right, 1)}%, digits right {pct(digits_read_right, 1)}%**, "
         f"count of digits wrong {pct(count_wrong, n)}%\n"
@@ -367,6 +374,7 @@ def main() -> None:
                 "sha256": recognizer.card["sha256"],
                 "tta": tta,
                 "threshold": recognizer.threshold,
+                "strokes": not args.ink_only,
             },
             "layout": {"canvas": CANVAS, "pen": PEN, "digit_height": DIGIT_HEIGHT, "gap_bands": GAP_BANDS, "wave": WAVE},
             "summary": {

@@ -4,10 +4,12 @@ tests/browser/ drive the real page."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -61,3 +63,36 @@ def test_train_page_offers_to_train_when_the_model_is_missing(monkeypatch, tmp_p
     assert not app.exception
     assert "no usable model" in app.warning[0].value
     assert [b.label for b in app.button] == ["Train a model"]
+
+
+def _fabric_path(points: list[tuple[float, float]], **placed) -> dict:
+    """A freehand stroke as the canvas (fabric.js 7) hands it over: quadratic curves through the
+    pen's points, centred where its box's middle is unless it was moved."""
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    path = [["M", *points[0]]] + [["Q", *a, *b] for a, b in itertools.pairwise(points)]
+    centre = {"left": (min(xs) + max(xs)) / 2, "top": (min(ys) + max(ys)) / 2}
+    return (
+        {"type": "Path", "originX": "center", "originY": "center", "scaleX": 1, "scaleY": 1, "angle": 0}
+        | centre
+        | {"path": path}
+        | placed
+    )
+
+
+def test_canvas_paths_become_strokes_where_they_stand():
+    """The Number mode hands the reader the canvas's strokes: where they were drawn, or where the
+    toolbar's edit tool moved, scaled or turned them since; shapes that are not strokes are left out."""
+    from webapp.strokes import pen_strokes
+
+    stroke = [(100.0, 50.0), (120.0, 60.0), (140.0, 150.0)]  # its box's middle: (120, 100)
+    drawn = _fabric_path(stroke)
+    assert np.allclose(pen_strokes([drawn], 1.0)[0], stroke)
+    assert np.allclose(pen_strokes([drawn], 2.0)[0], np.array(stroke) * 2)  # an image at twice the canvas's pixels
+    moved = _fabric_path(stroke, left=220.0, top=90.0)
+    assert np.allclose(pen_strokes([moved], 1.0)[0], np.array(stroke) + np.array([100.0, -10.0]))
+    scaled = _fabric_path(stroke, scaleX=2.0, scaleY=0.5)
+    assert np.allclose(pen_strokes([scaled], 1.0)[0], [(80.0, 75.0), (120.0, 80.0), (160.0, 125.0)])
+    turned = _fabric_path(stroke, angle=90.0)  # clockwise on the screen, y pointing down
+    assert np.allclose(pen_strokes([turned], 1.0)[0], [(170.0, 80.0), (160.0, 100.0), (70.0, 120.0)])
+    assert pen_strokes([{"type": "Rect", "left": 0, "top": 0}, _fabric_path(stroke)], 1.0)[0].shape == (3, 2)
+    assert len(pen_strokes([{"type": "Rect", "left": 0, "top": 0}], 1.0)) == 0

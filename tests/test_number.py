@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import itertools
 import json
+import re
 import subprocess
 import sys
 import warnings
@@ -153,3 +154,87 @@ def test_hairlines_on_a_large_canvas_are_no_arithmetic_error(recognizer):
         warnings.simplefilter("error")
         reading = recognizer.read_number(hairline)
     assert all(0 <= digit.confidence <= 1 for digit in reading.digits)
+
+
+# --- with the pen strokes known, as the app's canvas knows them ------------------------------------
+
+
+def _in_pixels(strokes: list[list[tuple[float, float]]], height: int) -> list[np.ndarray]:
+    """`number_strokes`' points (in canvas heights) where `render` draws them."""
+    return [np.array(stroke) * height for stroke in strokes]
+
+
+def _drawn(strokes: list[list[tuple[float, float]]], digits: int, pen: int = 12):
+    return render(strokes, size=(300 * digits, 300), pen=pen), _in_pixels(strokes, 300)
+
+
+# Written into one another further than the ink alone can part them (gap in canvas heights).
+WRITTEN_INTO_ONE_ANOTHER = {"307": -0.08, "904": -0.05, "789": -0.05, "1984": -0.05, "2026": -0.08, "250": -0.12}
+
+
+@pytest.mark.parametrize("digits", WRITTEN_INTO_ONE_ANOTHER)
+def test_digits_written_into_one_another_are_kept_apart_by_their_strokes(recognizer, digits):
+    image, strokes = _drawn(number_strokes(digits, gap=WRITTEN_INTO_ONE_ANOTHER[digits]), len(digits))
+    assert recognizer.read_number(image).text != digits  # the ink alone merges or cuts them
+    reading = recognizer.read_number(image, strokes=strokes)
+    assert reading.text == digits
+    lefts = [d.box[0] for d in reading.digits]
+    assert lefts == sorted(lefts)
+
+
+@pytest.mark.parametrize("case", TOUCHING)
+def test_touching_digits_are_read_with_their_strokes_too(recognizer, case):
+    digits, layout = TOUCHING[case]
+    image, strokes = _drawn(number_strokes(digits, **layout), len(digits))
+    assert recognizer.read_number(image, strokes=strokes).text == digits
+
+
+SLASHED_ZERO = [*DIGIT_STROKES[0], [(0.62, 0.24), (0.38, 0.76)]]
+CROSSED_SEVEN = [*DIGIT_STROKES[7], [(0.4, 0.52), (0.66, 0.52)]]
+
+
+def test_a_digit_of_several_strokes_is_one_digit(recognizer):
+    """A stroke inside another digit's box is part of it: a slash through a 0 is no 1 of its
+    own, nor a 7's crossbar, nor the second stroke of a 4."""
+    number = [
+        [(x + offset, y) for x, y in stroke]
+        for offset, digit in ((0.0, SLASHED_ZERO), (0.55, CROSSED_SEVEN), (1.1, DIGIT_STROKES[4]))
+        for stroke in digit
+    ]
+    image, strokes = _drawn(number, 3)
+    reading = recognizer.read_number(image, strokes=strokes)
+    assert reading.text == "074" and len(reading.digits) == 3
+
+
+def test_a_digit_written_last_still_reads_in_its_place(recognizer):
+    """Strokes tell digits apart, not where they stand: a 1 put in front of "23" afterwards reads "123"."""
+    strokes = number_strokes("123", gap=0.15)
+    image, pixels = _drawn(strokes, 3)
+    assert recognizer.read_number(image, strokes=[*pixels[1:], pixels[0]]).text == "123"
+
+
+def test_strokes_that_are_not_the_images_are_ignored(recognizer):
+    """Strokes that miss the ink (moved, stale, in other coordinates), or too many to be a
+    number, leave the image to be read alone."""
+    image, strokes = _drawn(number_strokes("2026", gap=0.15), 4)
+    alone = recognizer.read_number(image).text
+    assert alone == "2026"
+    assert recognizer.read_number(image, strokes=[s + np.array([400.0, 0.0]) for s in strokes]).text == alone
+    assert recognizer.read_number(image, strokes=[s / 2 for s in strokes]).text == alone
+    assert recognizer.read_number(image, strokes=strokes * 30).text == alone  # 120 strokes: a scribble
+    assert recognizer.read_number(image, strokes=[]).text == alone
+
+
+@pytest.mark.parametrize(
+    ("strokes", "message"),
+    [
+        ([[1.0, 2.0, 3.0]], "stroke 0 should be a list of (x, y) points"),
+        ([[[1.0, 2.0]], []], "stroke 1 should be a list of (x, y) points"),
+        ([[[1.0, float("nan")]]], "stroke 0 has points that are not finite"),
+        ([[["a", "b"]]], "stroke 0 is not a list of (x, y) points"),
+    ],
+)
+def test_malformed_strokes_get_a_clear_error(recognizer, strokes, message):
+    image, _ = _drawn(number_strokes("12"), 2)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        recognizer.read_number(image, strokes=strokes)

@@ -15,6 +15,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from digitrec.recognize import NumberReading, Prediction, Recognizer
 from webapp.common import apply_style, model_problem, recognizer, selected_model
+from webapp.strokes import pen_strokes
 
 DIGIT_CANVAS = (320, 320)  # fits a phone's width, big enough for a finger
 NUMBER_CANVAS = (720, 240)  # room for a year or a phone code
@@ -155,8 +156,9 @@ def _canvas(size: tuple[int, int], pen: int):
     )
 
 
-def _drawing(canvas) -> tuple[np.ndarray | None, bool]:
-    """The drawing as an RGBA array, and whether Predict was pressed.
+def _drawing(canvas) -> tuple[np.ndarray | None, list[dict], bool]:
+    """The drawing as an RGBA array, its objects (the strokes, in the order drawn), and whether
+    Predict was pressed.
 
     Undo and Clear remount the canvas, which sends no image until the next stroke: the image
     of the drawing with one stroke fewer is kept from when it was drawn."""
@@ -180,7 +182,7 @@ def _drawing(canvas) -> tuple[np.ndarray | None, bool]:
         state.canvas_version += 1
         st.rerun()
     asked = predict.button("Predict", type="primary", width="stretch")
-    return (image if image is not None else state.restored_image), asked
+    return (image if image is not None else state.restored_image), objects, asked
 
 
 def _signature(image: np.ndarray, *settings: object) -> str:
@@ -191,7 +193,7 @@ def _digit_mode(model: Recognizer, pen: int) -> None:
     state = st.session_state
     drawing_column, answer_column = st.columns(2, gap="large")
     with drawing_column:
-        image, asked = _drawing(_canvas(DIGIT_CANVAS, pen))
+        image, _, asked = _drawing(_canvas(DIGIT_CANVAS, pen))
         live = st.toggle("Predict after every stroke", value=True, key="live")
         tta = st.toggle("Ensemble of 5 (test-time augmentation)", value=model.tta, key="tta")
         threshold = st.slider("Confidence threshold", 0.0, 1.0, 0.5, 0.05, key="threshold")
@@ -214,7 +216,7 @@ def _digit_mode(model: Recognizer, pen: int) -> None:
 
 def _number_mode(model: Recognizer, pen: int) -> None:
     state = st.session_state
-    image, asked = _drawing(_canvas(NUMBER_CANVAS, pen))
+    image, objects, asked = _drawing(_canvas(NUMBER_CANVAS, pen))
     live = st.toggle("Predict after every stroke", value=True, key="live")
     tta = st.toggle("Ensemble of 5 (test-time augmentation)", value=model.tta, key="tta")
     if image is None:
@@ -222,7 +224,8 @@ def _number_mode(model: Recognizer, pen: int) -> None:
         return
     signature = _signature(image, tta, "number")
     if (live or asked) and signature != state.drawing_signature:
-        reading = model.read_number(image, tta=tta)
+        # The strokes keep digits that touch or overlap apart (the image alone is read where they do not match it).
+        reading = model.read_number(image, tta=tta, strokes=pen_strokes(objects, image.shape[1] / NUMBER_CANVAS[0]))
         state.reading, state.drawing_signature = reading, signature
         if reading.digits:
             thumbnail = np.asarray(Image.fromarray(image).convert("L").resize((84, 28), Image.Resampling.BOX))

@@ -16,14 +16,20 @@ unlike one digit of this drawing (too short, in pieces side by side, or holding 
 more pen stroke than the digit it reads as). So a 4's two strokes stay one 4 (apart, each half
 reads worse and holds too little stroke for what it reads as), and two touching digits come
 apart (as one they hold too much stroke, and each reads surer alone).
+
+Where the pen strokes are known, in the order drawn (a canvas knows them), no boundary is
+needed: a candidate digit is the ink of a run of strokes drawn one after another, and the same
+scores pick the runs, less a penalty where two neighbours share most of their columns (a slash
+through a 0 is part of it, not a 1). Digits written into one another then come apart whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import cv2
 import numpy as np
 from scipy import ndimage
 
@@ -64,7 +70,17 @@ LENGTHS = np.array(
 TOO_SHORT, TOO_LONG = 2.2, 1.4  # penalty per stroke below the least, above the most
 SKIP_PENALTY = 4.0  # per stroke of ink read as no digit at all
 
+# With the pen strokes known (in the order drawn), a digit is a run of strokes.
+MOST_STROKES = 4  # a digit is drawn in at most this many strokes (UNIPEN's writers: 3)
+MAX_STROKES = 100  # more strokes than this are a scribble: read by the ink alone
+REACH = 1.3  # a stroke's ink lies within this many pen widths round its path (anti-aliased rims)
+MATCHED = 0.95  # strokes whose reach covers less of the ink than this are not this image's
+# Neighbouring digits may share this much of the narrower one's columns; beyond, OVERLAP_PENALTY per whole width.
+SHARED_COLUMNS, OVERLAP_PENALTY = 0.5, 4.0
+
 Scorer = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) images -> (N, 10) probabilities
+Box = tuple[int, int, int, int]  # (top, bottom, left, right) of some ink
+Strokes = Sequence[Sequence[Sequence[float]] | np.ndarray]  # per stroke, its (x, y) points
 
 
 @dataclass(frozen=True)
@@ -72,8 +88,7 @@ class _Candidate:
     left: int  # between boundaries left and right
     right: int
     reading: int  # which of the images to read is its own (candidates with the same ink share one)
-    box: tuple[int, int, int, int]  # (top, bottom, left, right) of its ink
-    width: float  # of its ink, in digit heights
+    box: Box  # of its ink
     length: float  # of pen stroke it holds, in digit heights
     penalty: float  # against it whatever it reads as: its shape, and the ink its right boundary cuts
 
@@ -162,6 +177,40 @@ def _without_slivers(part: np.ndarray) -> np.ndarray:
     return np.where(np.isin(labels, small), 0.0, part) if len(small) else part
 
 
+def _one_digit(part: np.ndarray, height: float, stroke: float) -> tuple[np.ndarray, Box, float, float] | None:
+    """Ink that could be one digit: cropped, without slivers, with its box (top, bottom, left,
+    right) in `part`, its length of pen stroke and the penalty for its shape; None when it is
+    plainly no digit (far too short, too little or too much stroke, in pieces side by side)."""
+    top, bottom, lo, hi = crop_to_ink(part)
+    if bottom - top < LOWEST * height or (part > INK_THRESHOLD).sum() < MIN_LENGTH * stroke * height:
+        return None  # and no less so without slivers
+    part = _without_slivers(part[top:bottom, lo:hi])
+    t, b, lo_, hi_ = crop_to_ink(part)
+    part, top, bottom, lo, hi = part[t:b, lo_:hi_], top + t, top + b, lo + lo_, lo + hi_
+    solid = part > INK_THRESHOLD
+    gap = float((np.diff(np.flatnonzero(solid.any(axis=0))) - 1).max(initial=0)) / height
+    length = solid.sum() / (stroke * height)
+    if (bottom - top) < LOWEST * height or not MIN_LENGTH <= length <= MAX_LENGTH or gap > WIDEST_GAP:
+        return None
+    penalty = SHORT_PENALTY * max(0.0, SHORTEST - (bottom - top) / height) + GAP_PENALTY * max(0.0, gap - SMALL_GAP)
+    return part, (top, bottom, lo, hi), length, penalty
+
+
+class _Reader:
+    """Collects the candidates' images to read in one call; the same ink is read once."""
+
+    def __init__(self) -> None:
+        self.images: list[np.ndarray] = []
+        self._seen: dict[tuple[int, ...], int] = {}
+
+    def add(self, part: np.ndarray, box: Box) -> int:
+        key = (*box, int((part > INK_THRESHOLD).sum()))
+        if key not in self._seen:
+            self._seen[key] = len(self.images)
+            self.images.append(fit_and_centre(part, redraw=False))
+        return self._seen[key]
+
+
 def _candidates(
     ink: np.ndarray, paths: np.ndarray, crossed: np.ndarray, height: float, stroke: float
 ) -> tuple[list[_Candidate], list[np.ndarray]]:
@@ -171,8 +220,7 @@ def _candidates(
     stroke, or in pieces side by side) are left out before they cost a reading."""
     columns = np.arange(ink.shape[1])
     out: list[_Candidate] = []
-    images: list[np.ndarray] = []
-    seen: dict[tuple[int, ...], int] = {}  # the same ink between other boundaries: read once
+    reader = _Reader()
     for left in range(len(paths) - 1):
         for right in range(left + 1, len(paths)):
             start, stop = int(paths[left].min()), int(paths[right].max())
@@ -180,31 +228,15 @@ def _candidates(
             part = np.where(between, ink[:, start:stop], 0.0)
             if part.max() <= INK_THRESHOLD:
                 continue
-            top, bottom, lo, hi = crop_to_ink(part)
+            _, _, lo, hi = crop_to_ink(part)
             if hi - lo > WIDEST * height:
                 break  # wider still with the next boundary
-            if bottom - top < LOWEST * height or (part > INK_THRESHOLD).sum() < MIN_LENGTH * stroke * height:
-                continue  # and no less so without slivers
-            part = _without_slivers(part[top:bottom, lo:hi])
-            t, b, lo_, hi_ = crop_to_ink(part)
-            part, top, bottom, lo, hi = part[t:b, lo_:hi_], top + t, top + b, lo + lo_, lo + hi_
-            solid = part > INK_THRESHOLD
-            gap = float((np.diff(np.flatnonzero(solid.any(axis=0))) - 1).max(initial=0)) / height
-            length = solid.sum() / (stroke * height)
-            if (bottom - top) < LOWEST * height or not MIN_LENGTH <= length <= MAX_LENGTH or gap > WIDEST_GAP:
+            if (digit := _one_digit(part, height, stroke)) is None:
                 continue
-            penalty = (
-                SHORT_PENALTY * max(0.0, SHORTEST - (bottom - top) / height)
-                + GAP_PENALTY * max(0.0, gap - SMALL_GAP)
-                + CUT_PENALTY * crossed[right]
-            )
+            part, (top, bottom, lo, hi), length, penalty = digit
             box = (top, bottom, start + lo, start + hi)
-            key = (*box, int(solid.sum()))
-            if key not in seen:
-                seen[key] = len(images)
-                images.append(fit_and_centre(part, redraw=False))
-            out.append(_Candidate(left, right, seen[key], box, (hi - lo) / height, length, penalty))
-    return out, images
+            out.append(_Candidate(left, right, reader.add(part, box), box, length, penalty + CUT_PENALTY * crossed[right]))
+    return out, reader.images
 
 
 def _score(candidates: list[_Candidate], probabilities: np.ndarray) -> np.ndarray:
@@ -245,10 +277,62 @@ def _best_split(candidates: list[_Candidate], left_of: np.ndarray, score: np.nda
     return chosen[::-1]
 
 
+def _clash(before: _Candidate, after: _Candidate) -> float:
+    """The penalty for two neighbouring digits sharing columns: a little overlap is handwriting,
+    more is one digit's stroke (a slash through a 0, the bar of a 5) taken for a digit of its own."""
+    overlap = min(before.box[3], after.box[3]) - max(before.box[2], after.box[2])
+    narrower = min(before.box[3] - before.box[2], after.box[3] - after.box[2])
+    return OVERLAP_PENALTY * max(0.0, overlap / narrower - SHARED_COLUMNS)
+
+
+def _best_chain(candidates: list[_Candidate], left_of: np.ndarray, score: np.ndarray) -> list[_Candidate]:
+    """`_best_split` for runs of strokes: the chain of candidates, each after the last, with the
+    highest total score less each neighbouring pair's `_clash`. Strokes that no candidate takes
+    (a dot, a stray mark) are passed over, at SKIP_PENALTY."""
+    last = len(left_of) - 1
+
+    def passed_over(start: int, stop: int) -> float:
+        return SKIP_PENALTY * float(left_of[stop] - left_of[start])
+
+    best = np.empty(len(candidates))  # the best chain ending with each candidate
+    came_from: list[int | None] = [None] * len(candidates)
+    for k, c in enumerate(candidates):  # in order of their first stroke: every possible predecessor comes earlier
+        best[k] = -passed_over(0, c.left)
+        for p, before in enumerate(candidates[:k]):
+            if before.right <= c.left:
+                total = best[p] - passed_over(before.right, c.left) - _clash(before, c)
+                if total > best[k]:
+                    best[k], came_from[k] = total, p
+        best[k] += score[k]
+    totals = [best[k] - passed_over(c.right, last) for k, c in enumerate(candidates)]
+    if not candidates or max(totals) < -passed_over(0, last):
+        return []
+    chain, k = [], int(np.argmax(totals))
+    while k is not None:
+        chain.append(candidates[k])
+        k = came_from[k]
+    return chain[::-1]
+
+
+# (candidates, where each boundary lies in pen stroke, each candidate's score) -> the candidates kept
+Chooser = Callable[[list[_Candidate], np.ndarray, np.ndarray], list[_Candidate]]
+
+
 class SplitDigit(NamedTuple):
     image: np.ndarray  # (28, 28) MNIST-style
-    box: tuple[int, int, int, int]  # (top, bottom, left, right) in the ink map
+    box: Box  # in the ink map
     probabilities: np.ndarray  # (10,): what `score` made of it
+
+
+def _read_best(
+    candidates: list[_Candidate], images: list[np.ndarray], left_of: np.ndarray, score: Scorer, choose: Chooser = _best_split
+) -> list[SplitDigit]:
+    """Read every candidate in one call and keep the split whose digits score best, in order."""
+    if not candidates:
+        return []
+    readings = score(np.stack(images))
+    chosen = choose(candidates, left_of, _score(candidates, readings[[c.reading for c in candidates]]))
+    return [SplitDigit(images[c.reading], c.box, readings[c.reading]) for c in chosen]
 
 
 def split_digits(ink: np.ndarray, score: Scorer) -> list[SplitDigit]:
@@ -262,16 +346,84 @@ def split_digits(ink: np.ndarray, score: Scorer) -> list[SplitDigit]:
     stroke = stroke_width(solid)
     paths, crossed, left_of = _boundaries(ink, solid, height, stroke)
     candidates, images = _candidates(ink, paths, crossed, height, stroke)
-    if not candidates:
-        return []
-    readings = score(np.stack(images))
-    chosen = _best_split(candidates, left_of, _score(candidates, readings[[c.reading for c in candidates]]))
-    return [SplitDigit(images[c.reading], c.box, readings[c.reading]) for c in chosen]
+    return _read_best(candidates, images, left_of, score)
 
 
-def segment_number(source: ImageInput, score: Scorer) -> list[Preprocessed]:
-    """One MNIST-style 28x28 image (and its box in the input) per digit, left to right."""
+def _reach(shape: tuple[int, int], points: np.ndarray, stroke: float) -> np.ndarray:
+    """Where one pen stroke's ink lies: its path (x, y), drawn a little wider than the pen."""
+    reach = np.zeros(shape, dtype=np.uint8)
+    thickness = int(np.ceil(REACH * stroke)) + 2
+    beyond = 2 * max(shape)  # far off the image is as good as anywhere off it, and fits in int32
+    corners = np.round(points.clip(-beyond, beyond)).astype(np.int32).reshape(-1, 1, 2)
+    cv2.polylines(reach, [corners], isClosed=False, color=1, thickness=thickness)
+    cv2.circle(reach, tuple(int(v) for v in corners[0, 0]), thickness // 2, color=1, thickness=-1)  # a dot has no line
+    return reach.astype(bool)
+
+
+def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> list[SplitDigit] | None:
+    """`split_digits` for a drawing whose pen strokes are known, in the order drawn, as (x, y)
+    points in the ink map's pixels: a digit is the ink of a run of up to MOST_STROKES strokes
+    drawn one after another. Digits that touch or overlap need no boundary through their ink,
+    so neither loses a piece to the other. None when the strokes do not cover the ink."""
+    solid = ink > INK_THRESHOLD
+    height = _digit_height(solid)
+    stroke = stroke_width(solid)
+    reaches = [_reach(ink.shape, points, stroke) for points in strokes]
+    if np.count_nonzero(solid & np.logical_or.reduce(reaches)) < MATCHED * np.count_nonzero(solid):
+        return None  # the strokes are not this drawing's (moved, stale, or in other coordinates)
+    lengths = [np.count_nonzero(solid & reach) / (stroke * height) for reach in reaches]
+    candidates: list[_Candidate] = []
+    reader = _Reader()
+    for first in range(len(strokes)):
+        reach = np.zeros(ink.shape, dtype=bool)
+        for last in range(first, min(first + MOST_STROKES, len(strokes))):
+            reach |= reaches[last]
+            part = np.where(reach, ink, 0.0)
+            if part.max() <= INK_THRESHOLD:
+                continue
+            _, _, left, right = crop_to_ink(part)
+            if right - left > WIDEST * height:
+                break  # wider still with the next stroke
+            if (digit := _one_digit(part, height, stroke)) is not None:
+                part, box, length, penalty = digit
+                candidates.append(_Candidate(first, last + 1, reader.add(part, box), box, length, penalty))
+    digits = _read_best(candidates, reader.images, np.concatenate([[0.0], np.cumsum(lengths)]), score, _best_chain)
+    return sorted(digits, key=lambda d: d.box[2] + d.box[3])  # by the ink's middle: left to right, whatever was drawn first
+
+
+def segment_number(source: ImageInput, score: Scorer, strokes: Strokes | None = None) -> list[Preprocessed]:
+    """One MNIST-style 28x28 image (and its box in the input) per digit, left to right.
+
+    `strokes`, the pen strokes in the order drawn as (x, y) points in the input's pixels (a
+    canvas knows them), keep touching and overlapping digits apart. Without them, with more than
+    MAX_STROKES (a scribble, not a number), or with strokes that miss the ink (not this image's),
+    the digits are told apart by the ink alone."""
     ink_map = read_ink(source)
     if ink_map is None:
         return []
-    return [Preprocessed(image=d.image, box=ink_map.box_in_input(*d.box)) for d in split_digits(ink_map.ink, score)]
+    paths = _checked_strokes(strokes)
+    digits = None
+    if paths and len(paths) <= MAX_STROKES:
+        to_ink_map = np.array([ink_map.scale_x, ink_map.scale_y])
+        digits = split_strokes(ink_map.ink, [points / to_ink_map for points in paths], score)
+    if digits is None:
+        digits = split_digits(ink_map.ink, score)
+    return [Preprocessed(image=d.image, box=ink_map.box_in_input(*d.box)) for d in digits]
+
+
+def _checked_strokes(strokes: Strokes | None) -> list[np.ndarray]:
+    """Each stroke as a (k, 2) float array, or a clear error for anything else."""
+    if strokes is None:
+        return []
+    paths = []
+    for index, stroke in enumerate(strokes):
+        try:
+            points = np.asarray(stroke, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"stroke {index} is not a list of (x, y) points: {e}") from e
+        if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
+            raise ValueError(f"stroke {index} should be a list of (x, y) points; it has shape {points.shape}")
+        if not np.isfinite(points).all():
+            raise ValueError(f"stroke {index} has points that are not finite numbers")
+        paths.append(points)
+    return paths

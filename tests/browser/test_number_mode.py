@@ -1,14 +1,17 @@
 """The Draw page's Number mode in a real browser: a user picks "Number", writes a three-digit number
 with the mouse on the wide canvas, reads it back whole and digit by digit (one box and one answer
-per digit), and Clear empties it again."""
+per digit), and Clear empties it again; digits written into one another are read apart, by the
+strokes the canvas hands over."""
 
 from __future__ import annotations
 
 import time
 
+import numpy as np
 from playwright.sync_api import Page, expect
 
-from strokes import number_strokes
+from digitrec.recognize import Recognizer
+from strokes import number_strokes, render
 
 from .canvas_helpers import (
     NUMBER_EMPTY_TEXT,
@@ -26,6 +29,7 @@ from .page_helpers import app_button, choose_segment, click_and_wait, ink_pixels
 
 NUMBER = "307"  # digits the committed models read surely whatever the pen width, spacing or size
 GAP = 0.3  # between the digits' boxes, in canvas heights: well spaced, so no cut is needed
+INTO_ONE_ANOTHER = -0.05  # the digits' pen paths overlap by this much of the canvas height
 BOXES_CAPTION = "Each digit found"
 
 # Counts the boxes drawn around the digits in the picture of the drawing: the pen (#4f46e5) draws
@@ -90,3 +94,26 @@ def test_a_number_written_with_the_mouse_is_read_digit_by_digit(page: Page, timi
     assert ink_pixels(page) == 0, "Clear left ink on the canvas"
     assert_no_exception(page)
     screenshot(page, "number-cleared")
+
+
+def test_digits_written_into_one_another_are_read_apart_by_their_strokes(page: Page, recognizer: Recognizer):
+    find_canvas(page)
+    choose_segment(page, "Mode", "Number")
+    wait_for_empty(page, empty=NUMBER_EMPTY_TEXT)
+    canvas = find_canvas(page)
+    box = canvas.bounding_box()
+    assert box
+    strokes = fit_to_canvas(number_strokes(NUMBER, gap=INTO_ONE_ANOTHER), box["width"] / box["height"])
+
+    # The premise: the same drawing as an image alone (the pen is the app's 20 px) reads otherwise.
+    size = (round(box["width"]), round(box["height"]))
+    in_pixels = [np.array(stroke) * size for stroke in strokes]
+    image = render([[tuple(p) for p in stroke] for stroke in in_pixels], size=size, pen=20, scale=1 / min(size))
+    assert recognizer.read_number(image).text != NUMBER
+
+    draw_strokes(page, strokes, canvas)
+    # Read after every stroke: as many digits as written once the last is drawn, or the last answer shown.
+    answer = wait_for_answer(page, timeout=30_000, empty=NUMBER_EMPTY_TEXT, accept=lambda text: len(text) == len(NUMBER))
+    assert_no_exception(page)
+    screenshot(page, f"number-into-one-another-{NUMBER}", full_page=True)
+    assert answer == NUMBER, f"wrote {NUMBER} with the digits overlapping, the app reads {answer!r}.\nPage:\n{page_text(page)}"
