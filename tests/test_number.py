@@ -206,6 +206,13 @@ def test_a_digit_of_several_strokes_is_one_digit(recognizer):
     assert reading.text == "074" and len(reading.digits) == 3
 
 
+def test_strokes_side_by_side_are_two_digits(recognizer):
+    """The strokes of one digit share columns; a run whose strokes stand side by side pays for
+    being one digit: a 1 touching a 3 was taken into it, and "31" read "3"."""
+    image, strokes = _drawn(number_strokes("31", gap=0.0), 2, pen=20)
+    assert recognizer.read_number(image, strokes=strokes).text == "31"
+
+
 def test_a_digit_written_last_still_reads_in_its_place(recognizer):
     """Strokes tell digits apart, not where they stand: a 1 put in front of "23" afterwards reads "123"."""
     strokes = number_strokes("123", gap=0.15)

@@ -20,7 +20,8 @@ apart (as one they hold too much stroke, and each reads surer alone).
 Where the pen strokes are known, in the order drawn (a canvas knows them), no boundary is
 needed: a candidate digit is the ink of a run of strokes drawn one after another, and the same
 scores pick the runs, less a penalty where two neighbours share most of their columns (a slash
-through a 0 is part of it, not a 1). Digits written into one another then come apart whole.
+through a 0 is part of it, not a 1) and where the strokes of one run share few (side by side,
+they are two digits). Digits written into one another then come apart whole.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ MOST_STROKES = 4  # a digit is drawn in at most this many strokes (UNIPEN's writ
 MAX_STROKES = 100  # more strokes than this are a scribble: read by the ink alone
 REACH = 1.3  # a stroke's ink lies within this many pen widths round its path (anti-aliased rims)
 MATCHED = 0.95  # strokes whose reach covers less of the ink than this are not this image's
-# Neighbouring digits may share this much of the narrower one's columns; beyond, OVERLAP_PENALTY per whole width.
+# Neighbouring digits may share this much of the narrower one's columns, and the strokes of one digit share at
+# least this much; beyond, OVERLAP_PENALTY per whole width.
 SHARED_COLUMNS, OVERLAP_PENALTY = 0.5, 4.0
 
 Scorer = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) images -> (N, 10) probabilities
@@ -277,12 +279,15 @@ def _best_split(candidates: list[_Candidate], left_of: np.ndarray, score: np.nda
     return chosen[::-1]
 
 
+def _shared(a: tuple[int, int], b: tuple[int, int]) -> float:
+    """How much of the narrower of two column ranges (start, stop) the other one shares."""
+    return max(0, min(a[1], b[1]) - max(a[0], b[0])) / max(1, min(a[1] - a[0], b[1] - b[0]))
+
+
 def _clash(before: _Candidate, after: _Candidate) -> float:
     """The penalty for two neighbouring digits sharing columns: a little overlap is handwriting,
     more is one digit's stroke (a slash through a 0, the bar of a 5) taken for a digit of its own."""
-    overlap = min(before.box[3], after.box[3]) - max(before.box[2], after.box[2])
-    narrower = min(before.box[3] - before.box[2], after.box[3] - after.box[2])
-    return OVERLAP_PENALTY * max(0.0, overlap / narrower - SHARED_COLUMNS)
+    return OVERLAP_PENALTY * max(0.0, _shared(before.box[2:], after.box[2:]) - SHARED_COLUMNS)
 
 
 def _best_chain(candidates: list[_Candidate], left_of: np.ndarray, score: np.ndarray) -> list[_Candidate]:
@@ -372,12 +377,20 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
     if np.count_nonzero(solid & np.logical_or.reduce(reaches)) < MATCHED * np.count_nonzero(solid):
         return None  # the strokes are not this drawing's (moved, stale, or in other coordinates)
     lengths = [np.count_nonzero(solid & reach) / (stroke * height) for reach in reaches]
+    columns = [np.flatnonzero((solid & reach).any(axis=0)) for reach in reaches]
+    spans = [(int(c[0]), int(c[-1]) + 1) if len(c) else None for c in columns]  # each stroke's ink columns
     candidates: list[_Candidate] = []
     reader = _Reader()
     for first in range(len(strokes)):
         reach = np.zeros(ink.shape, dtype=bool)
+        span, side_by_side = spans[first], 0.0
         for last in range(first, min(first + MOST_STROKES, len(strokes))):
             reach |= reaches[last]
+            if last > first and span and spans[last]:
+                # One digit's strokes share columns (a 4's two, a 7 and its bar); two digits' stand side by side.
+                side_by_side += OVERLAP_PENALTY * max(0.0, SHARED_COLUMNS - _shared(span, spans[last]))
+                span = (min(span[0], spans[last][0]), max(span[1], spans[last][1]))
+            span = span or spans[last]
             part = np.where(reach, ink, 0.0)
             if part.max() <= INK_THRESHOLD:
                 continue
@@ -386,7 +399,7 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
                 break  # wider still with the next stroke
             if (digit := _one_digit(part, height, stroke)) is not None:
                 part, box, length, penalty = digit
-                candidates.append(_Candidate(first, last + 1, reader.add(part, box), box, length, penalty))
+                candidates.append(_Candidate(first, last + 1, reader.add(part, box), box, length, penalty + side_by_side))
     digits = _read_best(candidates, reader.images, np.concatenate([[0.0], np.cumsum(lengths)]), score, _best_chain)
     return sorted(digits, key=lambda d: d.box[2] + d.box[3])  # by the ink's middle: left to right, whatever was drawn first
 
