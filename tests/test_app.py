@@ -96,3 +96,5 @@ def test_canvas_paths_become_strokes_where_they_stand():
     assert np.allclose(pen_strokes([turned], 1.0)[0], [(170.0, 80.0), (160.0, 100.0), (70.0, 120.0)])
     assert pen_strokes([{"type": "Rect", "left": 0, "top": 0}, _fabric_path(stroke)], 1.0)[0].shape == (3, 2)
     assert len(pen_strokes([{"type": "Rect", "left": 0, "top": 0}], 1.0)) == 0
+    broken = [_fabric_path(stroke, left="far"), {"type": "Path", "path": [["M", "a", "b"]]}, {"type": "Path", "path": "M 1 2"}]
+    assert len(pen_strokes([*broken, drawn], 1.0)) == 1  # what it cannot read it leaves out, never a crash
