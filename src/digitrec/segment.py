@@ -199,17 +199,21 @@ def _one_digit(part: np.ndarray, height: float, stroke: float) -> tuple[np.ndarr
 
 
 class _Reader:
-    """Collects the candidates' images to read in one call; the same ink is read once."""
+    """Collects the candidates' images to read in one call; the same ink is read once.
 
-    def __init__(self) -> None:
+    `redraw`: strokes redrawn at MNIST's width, as for a single digit (`fit_and_centre`). Not for
+    the ink reader: the pieces a boundary cuts off then read surer than whole digits."""
+
+    def __init__(self, redraw: bool) -> None:
         self.images: list[np.ndarray] = []
         self._seen: dict[tuple[int, ...], int] = {}
+        self._redraw = redraw
 
     def add(self, part: np.ndarray, box: Box) -> int:
         key = (*box, int((part > INK_THRESHOLD).sum()))
         if key not in self._seen:
             self._seen[key] = len(self.images)
-            self.images.append(fit_and_centre(part, redraw=False))
+            self.images.append(fit_and_centre(part, redraw=self._redraw))
         return self._seen[key]
 
 
@@ -222,7 +226,7 @@ def _candidates(
     stroke, or in pieces side by side) are left out before they cost a reading."""
     columns = np.arange(ink.shape[1])
     out: list[_Candidate] = []
-    reader = _Reader()
+    reader = _Reader(redraw=False)
     for left in range(len(paths) - 1):
         for right in range(left + 1, len(paths)):
             start, stop = int(paths[left].min()), int(paths[right].max())
@@ -380,7 +384,7 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
     columns = [np.flatnonzero((solid & reach).any(axis=0)) for reach in reaches]
     spans = [(int(c[0]), int(c[-1]) + 1) if len(c) else None for c in columns]  # each stroke's ink columns
     candidates: list[_Candidate] = []
-    reader = _Reader()
+    reader = _Reader(redraw=True)  # whole strokes, no cut pieces: each candidate is read as a single digit is
     for first in range(len(strokes)):
         reach = np.zeros(ink.shape, dtype=bool)
         span, side_by_side = spans[first], 0.0
