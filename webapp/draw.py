@@ -135,10 +135,13 @@ def _show_number(image: np.ndarray, reading: NumberReading | None) -> None:
     st.html(f'<div class="answer-meta" data-testid="number-digits">Digits found: {found}</div>')
     picture = Image.fromarray(image).convert("RGB")
     pen = ImageDraw.Draw(picture)
+    free_from = 0.0  # labels of digits written into one another would overprint: each starts after the last
     for digit in reading.digits:
         left, top, right, bottom = digit.box
         pen.rectangle([left - 4, top - 4, right + 4, bottom + 4], outline="#4f46e5", width=3)
-        pen.text((left, max(0, top - 28)), _digit_label(digit), fill="#4f46e5", font_size=22)
+        label, x = _digit_label(digit), max(float(left), free_from)
+        pen.text((x, max(0, top - 28)), label, fill="#4f46e5", font_size=22)
+        free_from = x + pen.textlength(label, font_size=22) + 6
     st.image(picture, caption="Each digit found, its answer and confidence ('?': not sure)")
 
 
