@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from digitrec.preprocess import read_ink
+from digitrec.segment import split_strokes
 from strokes import DIGIT_STROKES, number_strokes, photographed, render
 
 CASES = {
@@ -226,8 +228,13 @@ def test_strokes_that_are_not_the_images_are_ignored(recognizer):
     image, strokes = _drawn(number_strokes("2026", gap=0.15), 4)
     alone = recognizer.read_number(image).text
     assert alone == "2026"
-    assert recognizer.read_number(image, strokes=[s + np.array([400.0, 0.0]) for s in strokes]).text == alone
-    assert recognizer.read_number(image, strokes=[s / 2 for s in strokes]).text == alone
+    moved, halved = [s + np.array([400.0, 0.0]) for s in strokes], [s / 2 for s in strokes]
+    ink_map = read_ink(image)
+    to_ink_map = np.array([ink_map.scale_x, ink_map.scale_y])
+    for wrong in (moved, halved):
+        assert split_strokes(ink_map.ink, [s / to_ink_map for s in wrong], recognizer.probabilities) is None
+        assert recognizer.read_number(image, strokes=wrong).text == alone
+    assert split_strokes(ink_map.ink, [s / to_ink_map for s in strokes], recognizer.probabilities) is not None
     assert recognizer.read_number(image, strokes=strokes * 30).text == alone  # 120 strokes: a scribble
     assert recognizer.read_number(image, strokes=[]).text == alone
 
