@@ -179,11 +179,11 @@ def _without_slivers(part: np.ndarray) -> np.ndarray:
     return np.where(np.isin(labels, small), 0.0, part) if len(small) else part
 
 
-def _one_digit(part: np.ndarray, height: float, stroke: float) -> tuple[np.ndarray, Box, float, float] | None:
-    """Ink that could be one digit: cropped, without slivers, with its box (top, bottom, left,
-    right) in `part`, its length of pen stroke and the penalty for its shape; None when it is
-    plainly no digit (far too short, too little or too much stroke, in pieces side by side)."""
-    top, bottom, lo, hi = crop_to_ink(part)
+def _one_digit(part: np.ndarray, crop: Box, height: float, stroke: float) -> tuple[np.ndarray, Box, float, float] | None:
+    """Ink that could be one digit (`crop`: its box, as `crop_to_ink` gives it): cropped, without
+    slivers, with its box in `part`, its length of pen stroke and the penalty for its shape; None
+    when it is plainly no digit (far too short, too little or too much stroke, in pieces side by side)."""
+    top, bottom, lo, hi = crop
     if bottom - top < LOWEST * height or (part > INK_THRESHOLD).sum() < MIN_LENGTH * stroke * height:
         return None  # and no less so without slivers
     part = _without_slivers(part[top:bottom, lo:hi])
@@ -234,10 +234,10 @@ def _candidates(
             part = np.where(between, ink[:, start:stop], 0.0)
             if part.max() <= INK_THRESHOLD:
                 continue
-            _, _, lo, hi = crop_to_ink(part)
-            if hi - lo > WIDEST * height:
+            crop = crop_to_ink(part)
+            if crop[3] - crop[2] > WIDEST * height:
                 break  # wider still with the next boundary
-            if (digit := _one_digit(part, height, stroke)) is None:
+            if (digit := _one_digit(part, crop, height, stroke)) is None:
                 continue
             part, (top, bottom, lo, hi), length, penalty = digit
             box = (top, bottom, start + lo, start + hi)
@@ -378,10 +378,11 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
     height = _digit_height(solid)
     stroke = stroke_width(solid)
     reaches = [_reach(ink.shape, points, stroke) for points in strokes]
-    if np.count_nonzero(solid & np.logical_or.reduce(reaches)) < MATCHED * np.count_nonzero(solid):
+    own_ink = [solid & reach for reach in reaches]
+    if np.count_nonzero(np.logical_or.reduce(own_ink)) < MATCHED * np.count_nonzero(solid):
         return None  # the strokes are not this drawing's (moved, stale, or in other coordinates)
-    lengths = [np.count_nonzero(solid & reach) / (stroke * height) for reach in reaches]
-    columns = [np.flatnonzero((solid & reach).any(axis=0)) for reach in reaches]
+    lengths = [np.count_nonzero(own) / (stroke * height) for own in own_ink]
+    columns = [np.flatnonzero(own.any(axis=0)) for own in own_ink]
     spans = [(int(c[0]), int(c[-1]) + 1) if len(c) else None for c in columns]  # each stroke's ink columns
     candidates: list[_Candidate] = []
     reader = _Reader(redraw=True)  # whole strokes, no cut pieces: each candidate is read as a single digit is
@@ -398,10 +399,10 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
             part = np.where(reach, ink, 0.0)
             if part.max() <= INK_THRESHOLD:
                 continue
-            _, _, left, right = crop_to_ink(part)
-            if right - left > WIDEST * height:
+            crop = crop_to_ink(part)
+            if crop[3] - crop[2] > WIDEST * height:
                 break  # wider still with the next stroke
-            if (digit := _one_digit(part, height, stroke)) is not None:
+            if (digit := _one_digit(part, crop, height, stroke)) is not None:
                 part, box, length, penalty = digit
                 candidates.append(_Candidate(first, last + 1, reader.add(part, box), box, length, penalty + side_by_side))
     digits = _read_best(candidates, reader.images, np.concatenate([[0.0], np.cumsum(lengths)]), score, _best_chain)
