@@ -16,7 +16,7 @@ import pytest
 
 from digitrec.preprocess import read_ink
 from digitrec.segment import split_strokes
-from strokes import DIGIT_STROKES, number_strokes, photographed, render
+from strokes import DIGIT_STROKES, arc, number_strokes, photographed, render
 
 CASES = {
     "2026 spaced": ("2026", {"gap": 0.2}),
@@ -213,6 +213,28 @@ def test_strokes_side_by_side_are_two_digits(recognizer):
     being one digit: a 1 touching a 3 was taken into it, and "31" read "3"."""
     image, strokes = _drawn(number_strokes("31", gap=0.0), 2, pen=20)
     assert recognizer.read_number(image, strokes=strokes).text == "31"
+
+
+def test_a_long_slash_through_a_zero_stays_part_of_it(recognizer):
+    """A slash reaching out of the 0 at both ends shares all its columns, which two neighbours
+    never do: it was read as a 1 of its own ("3015")."""
+    zero = [*DIGIT_STROKES[0], [(0.28, 0.9), (0.8, 0.08)]]
+    number = [
+        [(x + offset, y) for x, y in stroke]
+        for offset, digit in ((-0.05, DIGIT_STROKES[3]), (0.5, zero), (1.05, DIGIT_STROKES[5]))
+        for stroke in digit
+    ]
+    image, strokes = _drawn(number, 3)
+    assert recognizer.read_number(image, strokes=strokes).text == "305"
+
+
+def test_a_wide_zero_in_one_stroke_is_one_digit(recognizer):
+    """One pen movement is one digit, however wide: a flat oval 0 twice as wide as the digits
+    beside it, going round once and a half, was too wide and too long for a digit and was left out ("15")."""
+    flat_zero = [[(x + 0.25, y) for x, y in arc(0.5, 0.5, 0.65, 0.3, -90, 450, 60)]]
+    number = [*DIGIT_STROKES[1], *flat_zero, *[[(x + 1.35, y) for x, y in s] for s in DIGIT_STROKES[5]]]
+    image, strokes = _drawn(number, 3, pen=16)
+    assert recognizer.read_number(image, strokes=strokes).text == "105"
 
 
 def test_a_digit_written_last_still_reads_in_its_place(recognizer):

@@ -76,9 +76,12 @@ MOST_STROKES = 4  # a digit is drawn in at most this many strokes (UNIPEN's writ
 MAX_STROKES = 100  # more strokes than this are a scribble: read by the ink alone
 REACH = 1.3  # a stroke's ink lies within this many pen widths round its path (anti-aliased rims)
 MATCHED = 0.95  # strokes whose reach covers less of the ink than this are not this image's
+# One pen movement is one digit, however wide or long it runs (a flat oval 0, a loop gone round twice): up to
+# these bounds, past the widest and longest of 1,288 one-stroke digits of UNIPEN's syn and apa (2.3 and 4.5).
+ONE_STROKE_WIDEST, ONE_STROKE_LONGEST = 2.5, 5.0
 # Neighbouring digits may share this much of the narrower one's columns, and the strokes of one digit share at
 # least this much; beyond, OVERLAP_PENALTY per whole width.
-SHARED_COLUMNS, OVERLAP_PENALTY = 0.5, 4.0
+SHARED_COLUMNS, OVERLAP_PENALTY = 0.5, 8.0
 
 Scorer = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) images -> (N, 10) probabilities
 Box = tuple[int, int, int, int]  # (top, bottom, left, right) of some ink
@@ -179,7 +182,9 @@ def _without_slivers(part: np.ndarray) -> np.ndarray:
     return np.where(np.isin(labels, small), 0.0, part) if len(small) else part
 
 
-def _one_digit(part: np.ndarray, crop: Box, height: float, stroke: float) -> tuple[np.ndarray, Box, float, float] | None:
+def _one_digit(
+    part: np.ndarray, crop: Box, height: float, stroke: float, longest: float = MAX_LENGTH
+) -> tuple[np.ndarray, Box, float, float] | None:
     """Ink that could be one digit (`crop`: its box, as `crop_to_ink` gives it): cropped, without
     slivers, with its box in `part`, its length of pen stroke and the penalty for its shape; None
     when it is plainly no digit (far too short, too little or too much stroke, in pieces side by side)."""
@@ -192,7 +197,7 @@ def _one_digit(part: np.ndarray, crop: Box, height: float, stroke: float) -> tup
     solid = part > INK_THRESHOLD
     gap = float((np.diff(np.flatnonzero(solid.any(axis=0))) - 1).max(initial=0)) / height
     length = solid.sum() / (stroke * height)
-    if (bottom - top) < LOWEST * height or not MIN_LENGTH <= length <= MAX_LENGTH or gap > WIDEST_GAP:
+    if (bottom - top) < LOWEST * height or not MIN_LENGTH <= length <= longest or gap > WIDEST_GAP:
         return None
     penalty = SHORT_PENALTY * max(0.0, SHORTEST - (bottom - top) / height) + GAP_PENALTY * max(0.0, gap - SMALL_GAP)
     return part, (top, bottom, lo, hi), length, penalty
@@ -400,9 +405,10 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
             if part.max() <= INK_THRESHOLD:
                 continue
             crop = crop_to_ink(part)
-            if crop[3] - crop[2] > WIDEST * height:
+            widest, longest = (ONE_STROKE_WIDEST, ONE_STROKE_LONGEST) if last == first else (WIDEST, MAX_LENGTH)
+            if crop[3] - crop[2] > widest * height:
                 break  # wider still with the next stroke
-            if (digit := _one_digit(part, crop, height, stroke)) is not None:
+            if (digit := _one_digit(part, crop, height, stroke, longest)) is not None:
                 part, box, length, penalty = digit
                 candidates.append(_Candidate(first, last + 1, reader.add(part, box), box, length, penalty + side_by_side))
     digits = _read_best(candidates, reader.images, np.concatenate([[0.0], np.cumsum(lengths)]), score, _best_chain)
