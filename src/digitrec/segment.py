@@ -21,7 +21,9 @@ Where the pen strokes are known, in the order drawn (a canvas knows them), no bo
 needed: a candidate digit is the ink of a run of strokes drawn one after another, and the same
 scores pick the runs, less a penalty where two neighbours share most of their columns (a slash
 through a 0 is part of it, not a 1) and where the strokes of one run share few (side by side,
-they are two digits). Digits written into one another then come apart whole.
+they are two digits). One stroke may be wider and longer than a digit of several strokes (a
+flat oval 0, a loop gone round twice): one pen movement is one digit. Digits written into one
+another then come apart whole.
 """
 
 from __future__ import annotations
@@ -187,7 +189,8 @@ def _one_digit(
 ) -> tuple[np.ndarray, Box, float, float] | None:
     """Ink that could be one digit (`crop`: its box, as `crop_to_ink` gives it): cropped, without
     slivers, with its box in `part`, its length of pen stroke and the penalty for its shape; None
-    when it is plainly no digit (far too short, too little or too much stroke, in pieces side by side)."""
+    when it is plainly no digit (far too short, too little stroke or more than `longest` digit
+    heights of it, in pieces side by side)."""
     top, bottom, lo, hi = crop
     if bottom - top < LOWEST * height or (part > INK_THRESHOLD).sum() < MIN_LENGTH * stroke * height:
         return None  # and no less so without slivers
