@@ -21,9 +21,9 @@ Where the pen strokes are known, in the order drawn (a canvas knows them), no bo
 needed: a candidate digit is the ink of a run of strokes drawn one after another, and the same
 scores pick the runs, less a penalty where two neighbours share most of their columns (a slash
 through a 0 is part of it, not a 1) and where the strokes of one run share few (side by side,
-they are two digits). One stroke may be wider and longer than a digit of several strokes (a
-flat oval 0, a loop gone round twice): one pen movement is one digit. Digits written into one
-another then come apart whole.
+they are two digits). One stroke that goes round as a 0 does may be wider and longer than a digit
+of several strokes (a flat oval 0, a loop gone round twice). Digits written into one another
+then come apart whole.
 """
 
 from __future__ import annotations
@@ -78,12 +78,17 @@ MOST_STROKES = 4  # a digit is drawn in at most this many strokes (UNIPEN's writ
 MAX_STROKES = 100  # more strokes than this are a scribble: read by the ink alone
 REACH = 1.3  # a stroke's ink lies within this many pen widths round its path (anti-aliased rims)
 MATCHED = 0.95  # strokes whose reach covers less of the ink than this are not this image's
-# One pen movement is one digit, however wide or long it runs (a flat oval 0, a loop gone round twice): up to
-# these bounds, past the widest and longest of 1,288 one-stroke digits of UNIPEN's syn and apa (2.3 and 4.5).
-ONE_STROKE_WIDEST, ONE_STROKE_LONGEST = 2.5, 5.0
 # Neighbouring digits may share this much of the narrower one's columns, and the strokes of one digit share at
 # least this much; beyond, OVERLAP_PENALTY per whole width.
 SHARED_COLUMNS, OVERLAP_PENALTY = 0.5, 8.0
+# One stroke that goes round one way, as a 0 does, is one digit even where it is wider or longer than a digit
+# of several strokes may be (a flat oval 0, a loop gone round twice): up to these bounds, past the widest and
+# longest one-stroke digits of UNIPEN's syn and apa (2.3 and 4.5 digit heights).
+ONE_STROKE_WIDEST, ONE_STROKE_LONGEST = 2.5, 5.0
+# Going round: turning through at least LOOP_TURN, with ONE_WAY of all its turning in one direction (a zigzag's
+# turns cancel out). At the Number mode's pen, 89% of syn's and apa's one-stroke zeros go round, and 4% of the
+# tests' scribbled zigzags.
+LOOP_TURN, ONE_WAY = 1.5 * np.pi, 0.8
 
 Scorer = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) images -> (N, 10) probabilities
 Box = tuple[int, int, int, int]  # (top, bottom, left, right) of some ink
@@ -377,6 +382,21 @@ def _reach(shape: tuple[int, int], points: np.ndarray, stroke: float) -> np.ndar
     return reach.astype(bool)
 
 
+def _goes_round(points: np.ndarray, spacing: float) -> bool:
+    """Whether a pen stroke goes round one way, as a 0 does. Its path is taken in steps of
+    `spacing` (a pen's width), so that a hand's jitter does not count as turning."""
+    kept = [points[0]]
+    for point in points[1:]:
+        if np.hypot(*(point - kept[-1])) >= spacing:
+            kept.append(point)
+    if len(kept) < 4:
+        return False
+    steps = np.diff(np.array(kept), axis=0)
+    turns = (np.diff(np.arctan2(steps[:, 1], steps[:, 0])) + np.pi) % (2 * np.pi) - np.pi  # each in (-pi, pi]
+    total = abs(float(turns.sum()))
+    return total >= LOOP_TURN and total >= ONE_WAY * float(np.abs(turns).sum())
+
+
 def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> list[SplitDigit] | None:
     """`split_digits` for a drawing whose pen strokes are known, in the order drawn, as (x, y)
     points in the ink map's pixels: a digit is the ink of a run of up to MOST_STROKES strokes
@@ -408,7 +428,8 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
             if part.max() <= INK_THRESHOLD:
                 continue
             crop = crop_to_ink(part)
-            widest, longest = (ONE_STROKE_WIDEST, ONE_STROKE_LONGEST) if last == first else (WIDEST, MAX_LENGTH)
+            round_one_way = last == first and _goes_round(strokes[first], stroke)
+            widest, longest = (ONE_STROKE_WIDEST, ONE_STROKE_LONGEST) if round_one_way else (WIDEST, MAX_LENGTH)
             if crop[3] - crop[2] > widest * height:
                 break  # wider still with the next stroke
             if (digit := _one_digit(part, crop, height, stroke, longest)) is not None:
