@@ -16,7 +16,7 @@ import pytest
 
 from digitrec.preprocess import read_ink
 from digitrec.segment import split_strokes
-from strokes import DIGIT_STROKES, number_strokes, photographed, render
+from strokes import DIGIT_STROKES, number_strokes, photographed, render, scribble_strokes
 
 CASES = {
     "2026 spaced": ("2026", {"gap": 0.2}),
@@ -244,6 +244,23 @@ def test_a_zigzag_as_wide_is_no_digit(recognizer):
     zigzag = [[(0.1 + 0.15 * i, 0.25 if i % 2 else 0.75) for i in range(7)]]
     image, strokes = _drawn(zigzag, 2, pen=16)
     assert recognizer.read_number(image, strokes=strokes).text == ""
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_scribble_in_number_mode_is_no_digits(recognizer, seed):
+    """A stroke that zigzags back and forth is part of no digit (no digit's stroke turns back
+    sharply five times): scribbles were read as digits, "72" or "0"."""
+    for strokes in (1, 2, 4):
+        scribble = [[(x * 1.5, y) for x, y in s] for s in scribble_strokes(seed=seed, strokes=strokes, turns=20)]
+        image, pixels = _drawn(scribble, 2, pen=16)
+        assert recognizer.read_number(image, strokes=pixels).text == ""
+
+
+def test_a_scribble_beside_a_number_leaves_the_number(recognizer):
+    """Scribbled strokes are passed over as no digit; the digits beside them are still read."""
+    scribble = [[(x + 1.0, y) for x, y in stroke] for stroke in scribble_strokes(seed=0, strokes=2, turns=20)]
+    image, strokes = _drawn([*number_strokes("12"), *scribble], 3)
+    assert recognizer.read_number(image, strokes=strokes).text == "12"
 
 
 def test_a_digit_written_last_still_reads_in_its_place(recognizer):

@@ -126,9 +126,13 @@ def _digit_label(digit: Prediction) -> str:
 
 
 def _show_number(image: np.ndarray, reading: NumberReading | None) -> None:
-    if reading is None or not reading.digits:
+    if reading is None:
         st.html('<div class="answer-empty" data-testid="answer">Draw a number</div>')
         st.caption("Write several digits left to right, like a year.")
+        return
+    if not reading.digits:
+        st.html('<div class="answer-empty" data-testid="answer">No digits found</div>')
+        st.caption("Scribbles, lines and dots are not read as digits. Write several digits left to right, like a year.")
         return
     st.html(f'<div class="answer-digit" data-testid="answer">{reading.text}</div>')
     found = " · ".join(f'<span data-testid="number-digit">{_digit_label(digit)}</span>' for digit in reading.digits)

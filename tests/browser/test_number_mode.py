@@ -1,7 +1,7 @@
 """The Draw page's Number mode in a real browser: a user picks "Number", writes a three-digit number
 with the mouse on the wide canvas, reads it back whole and digit by digit (one box and one answer
 per digit), and Clear empties it again; digits written into one another are read apart, by the
-strokes the canvas hands over."""
+strokes the canvas hands over; a scribble is no number."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 from playwright.sync_api import Page, expect
 
 from digitrec.recognize import Recognizer
-from strokes import number_strokes, render
+from strokes import number_strokes, render, scribble_strokes
 
 from .canvas_helpers import (
     NUMBER_EMPTY_TEXT,
@@ -117,3 +117,20 @@ def test_digits_written_into_one_another_are_read_apart_by_their_strokes(page: P
     assert_no_exception(page)
     screenshot(page, f"number-into-one-another-{NUMBER}", full_page=True)
     assert answer == NUMBER, f"wrote {NUMBER} with the digits overlapping, the app reads {answer!r}.\nPage:\n{page_text(page)}"
+
+
+def test_a_scribble_is_no_number(page: Page):
+    """Zigzags back and forth across the wide canvas are read as no digits, and the page says so
+    (it read them as digits, and then showed "Draw a number" as if nothing were drawn)."""
+    find_canvas(page)
+    choose_segment(page, "Mode", "Number")
+    wait_for_empty(page, empty=NUMBER_EMPTY_TEXT)
+    canvas = find_canvas(page)
+    box = canvas.bounding_box()
+    assert box
+    scribble = [[(1.5 * x, y) for x, y in stroke] for stroke in scribble_strokes(seed=0, strokes=4, turns=20)]
+    draw_strokes(page, fit_to_canvas(scribble, box["width"] / box["height"]), canvas)
+    answer = wait_for_answer(page, timeout=30_000, empty=NUMBER_EMPTY_TEXT, accept=lambda text: not text[:1].isdigit())
+    assert_no_exception(page)
+    assert answer == "No digits found", f"scribbled, the app reads {answer!r}.\nPage:\n{page_text(page)}"
+    expect(page.get_by_test_id("number-digit")).to_have_count(0)
