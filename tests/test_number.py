@@ -16,7 +16,7 @@ import pytest
 
 from digitrec.preprocess import read_ink
 from digitrec.segment import split_strokes
-from strokes import DIGIT_STROKES, number_strokes, photographed, render, scribble_strokes
+from strokes import DIGIT_STROKES, DOT_STROKES, blob_strokes, number_strokes, photographed, render, scribble_strokes
 
 CASES = {
     "2026 spaced": ("2026", {"gap": 0.2}),
@@ -92,7 +92,7 @@ def test_predict_number_json(tmp_path):
         check=True,
     ).stdout
     answer = json.loads(out)
-    assert answer["number"] == "2026"
+    assert answer["number"] == "2026" and answer["not_a_number"] is None
     assert [d["digit"] for d in answer["digits"]] == [2, 0, 2, 6]
     assert all(len(d["box"]) == 4 and 0 < d["confidence"] <= 1 for d in answer["digits"])
 
@@ -263,6 +263,24 @@ def test_a_scribble_beside_a_number_leaves_the_number(recognizer):
     scribble = [[(x + 1.0, y) for x, y in stroke] for stroke in scribble_strokes(seed=0, strokes=2, turns=20)]
     image, strokes = _drawn([*number_strokes("12"), *scribble], 3)
     assert recognizer.read_number(image, strokes=strokes).text == "12"
+
+
+@pytest.mark.parametrize(
+    ("strokes", "plainly"),
+    [
+        (DOT_STROKES, "a dot or a blob"),
+        ([[(0.1, 0.5), (2.3, 0.5)]], "a line"),
+        ([[(0.2, 0.6), (1.6, 0.3)]], "a line"),
+        (blob_strokes(), "a dot or a blob"),
+    ],
+)
+def test_a_dot_a_line_or_a_blob_is_no_number(recognizer, strokes, plainly):
+    """Read as a number, a dot was a 9, a line across the canvas 14 zeros, a blob a 0: the whole
+    drawing is measured first, with or without its strokes."""
+    image, pixels = _drawn(strokes, 3, pen=20)
+    for reading in (recognizer.read_number(image), recognizer.read_number(image, strokes=pixels)):
+        assert reading.text == "" and reading.not_a_number == plainly
+        assert reading.to_json()["not_a_number"] == plainly
 
 
 def test_a_digit_written_last_still_reads_in_its_place(recognizer):

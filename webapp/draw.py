@@ -132,7 +132,8 @@ def _show_number(image: np.ndarray, reading: NumberReading | None) -> None:
         return
     if not reading.digits:
         st.html('<div class="answer-empty" data-testid="answer">No digits found</div>')
-        st.caption("Scribbles, lines and dots are not read as digits. Write several digits left to right, like a year.")
+        plainly = f"That looks like {reading.not_a_number}." if reading.not_a_number else "Scribbles are not read as digits."
+        st.caption(f"{plainly} Write several digits left to right, like a year.")
         return
     st.html(f'<div class="answer-digit" data-testid="answer">{reading.text}</div>')
     found = " · ".join(f'<span data-testid="number-digit">{_digit_label(digit)}</span>' for digit in reading.digits)

@@ -11,9 +11,9 @@ import onnxruntime as ort
 from scipy import ndimage
 
 from digitrec.card import default_model_path, load_verified_card
-from digitrec.preprocess import ImageInput, Preprocessed, preprocess
+from digitrec.preprocess import ImageInput, Preprocessed, crop_to_ink, preprocess, read_ink
 from digitrec.segment import Strokes, segment_number, split_digits
-from digitrec.shape import not_a_digit, pieces_side_by_side
+from digitrec.shape import not_a_digit, not_a_number, pieces_side_by_side
 
 DEFAULT_THRESHOLD = 0.5  # below this confidence the recognizer declines (digit None)
 NOT_DIGIT_OUTPUT = "not_digit"  # the not-a-digit detector's output, in a model that has one (see digitrec.nondigit)
@@ -50,6 +50,7 @@ class Prediction:
 @dataclass(frozen=True)
 class NumberReading:
     digits: list[Prediction]  # left to right
+    not_a_number: str | None = None  # what the drawing plainly is when it is no digits at all ("a line")
 
     @property
     def text(self) -> str:
@@ -60,6 +61,7 @@ class NumberReading:
         return {
             "number": self.text,
             "digits": [{**d.to_json(), "box": list(d.box) if d.box else None} for d in self.digits],
+            "not_a_number": self.not_a_number,
         }
 
 
@@ -180,7 +182,13 @@ class Recognizer:
         image's pixels, where they are known (a canvas knows them): digits that touch or overlap
         are then kept apart by who drew which ink, not by where the ink thins."""
         use_tta = self.tta if tta is None else tta
-        digits = segment_number(source, score=self.probabilities, strokes=strokes)
+        ink_map = read_ink(source)
+        if ink_map is None:
+            return NumberReading([])
+        top, bottom, left, right = crop_to_ink(ink_map.ink)
+        if (plainly := not_a_number(ink_map.ink[top:bottom, left:right])) is not None:
+            return NumberReading([], not_a_number=plainly)  # a dot or a line would read as digits all the same
+        digits = segment_number(ink_map, score=self.probabilities, strokes=strokes)
         # Segmentation already chose pieces that read as digits; the not-a-digit checks, made for
         # whole drawings, misfire on those pieces (measured: they wrongly declined a digit in 8 of
         # 1,000 composed numbers), so within a number they are not applied.

@@ -39,12 +39,11 @@ from scipy import ndimage
 from digitrec.preprocess import (
     INK_THRESHOLD,
     SPECK_FRACTION,
-    ImageInput,
+    InkMap,
     Preprocessed,
     crop_to_ink,
     disk,
     fit_and_centre,
-    read_ink,
     stroke_width,
 )
 
@@ -460,16 +459,14 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
     return sorted(digits, key=lambda d: d.box[2] + d.box[3])  # by the ink's middle: left to right, whatever was drawn first
 
 
-def segment_number(source: ImageInput, score: Scorer, strokes: Strokes | None = None) -> list[Preprocessed]:
-    """One MNIST-style 28x28 image (and its box in the input) per digit, left to right.
+def segment_number(ink_map: InkMap, score: Scorer, strokes: Strokes | None = None) -> list[Preprocessed]:
+    """One MNIST-style 28x28 image (and its box in the input) per digit of a drawing's ink map
+    (`read_ink`), left to right.
 
     `strokes`, the pen strokes in the order drawn as (x, y) points in the input's pixels (a
     canvas knows them), keep touching and overlapping digits apart. Without them, with more than
     MAX_STROKES (a scribble, not a number), or with strokes that miss the ink (not this image's),
     the digits are told apart by the ink alone."""
-    ink_map = read_ink(source)
-    if ink_map is None:
-        return []
     paths = _checked_strokes(strokes)
     digits = None
     if paths and len(paths) <= MAX_STROKES:

@@ -115,7 +115,22 @@ def not_a_digit(ink: np.ndarray) -> str | None:
         return "a dot or a blob"
     if shape.length >= SCRIBBLE_LENGTH:
         return "a scribble"
-    one_stroke = shape.thickness <= ONE_STROKE and shape.elongation <= DASH_ELONGATION
-    if shape.tilt <= LINE_TILT and (shape.elongation <= LINE_ELONGATION or one_stroke):
+    if (shape.tilt <= LINE_TILT and shape.elongation <= LINE_ELONGATION) or _a_dash(shape):
         return "a line"
     return None
+
+
+def not_a_number(ink: np.ndarray) -> str | None:
+    """`not_a_digit` for a drawing of several digits: "a dot or a blob", "a line" only where it is
+    one pen stroke thick (a number is as flat as a line and as long as a scribble), else None."""
+    shape = measure(ink)
+    if shape.solid >= SOLID:
+        return "a dot or a blob"
+    if _a_dash(shape):
+        return "a line"
+    return None
+
+
+def _a_dash(shape: InkShape) -> bool:
+    """One flat pen stroke, at least three times as long as it is thick."""
+    return shape.tilt <= LINE_TILT and shape.thickness <= ONE_STROKE and shape.elongation <= DASH_ELONGATION
