@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FloatRect, Locator, Page, expect
 
 from digitrec.recognize import Recognizer
 from strokes import number_strokes, render, scribble_strokes
@@ -59,14 +59,21 @@ img => {
 """
 
 
-def test_a_number_written_with_the_mouse_is_read_digit_by_digit(page: Page, timings: dict[str, float]):
+def _open_number_mode(page: Page) -> tuple[Locator, FloatRect]:
+    """Switch the Draw page to Number mode and wait for its empty answer: its canvas and the canvas's box."""
     find_canvas(page)
     choose_segment(page, "Mode", "Number")
     wait_for_empty(page, empty=NUMBER_EMPTY_TEXT)
-    expect(page.get_by_role("heading", level=1)).to_have_text("Draw a number")
     canvas = find_canvas(page)
     box = canvas.bounding_box()
-    assert box and box["width"] >= 2 * box["height"], f"Number mode's canvas is not the wide one: {box}"
+    assert box
+    return canvas, box
+
+
+def test_a_number_written_with_the_mouse_is_read_digit_by_digit(page: Page, timings: dict[str, float]):
+    canvas, box = _open_number_mode(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Draw a number")
+    assert box["width"] >= 2 * box["height"], f"Number mode's canvas is not the wide one: {box}"
 
     draw_strokes(page, fit_to_canvas(number_strokes(NUMBER, gap=GAP), box["width"] / box["height"]), canvas)
     pen_up = time.monotonic()
@@ -97,12 +104,7 @@ def test_a_number_written_with_the_mouse_is_read_digit_by_digit(page: Page, timi
 
 
 def test_digits_written_into_one_another_are_read_apart_by_their_strokes(page: Page, recognizer: Recognizer):
-    find_canvas(page)
-    choose_segment(page, "Mode", "Number")
-    wait_for_empty(page, empty=NUMBER_EMPTY_TEXT)
-    canvas = find_canvas(page)
-    box = canvas.bounding_box()
-    assert box
+    canvas, box = _open_number_mode(page)
     strokes = fit_to_canvas(number_strokes(NUMBER, gap=INTO_ONE_ANOTHER), box["width"] / box["height"])
 
     # The premise: the same drawing as an image alone (the pen is the app's 20 px) reads otherwise.
@@ -122,12 +124,7 @@ def test_digits_written_into_one_another_are_read_apart_by_their_strokes(page: P
 def test_a_scribble_is_no_number(page: Page):
     """Zigzags back and forth across the wide canvas are read as no digits, and the page says so
     (it read them as digits, and then showed "Draw a number" as if nothing were drawn)."""
-    find_canvas(page)
-    choose_segment(page, "Mode", "Number")
-    wait_for_empty(page, empty=NUMBER_EMPTY_TEXT)
-    canvas = find_canvas(page)
-    box = canvas.bounding_box()
-    assert box
+    canvas, box = _open_number_mode(page)
     scribble = [[(1.5 * x, y) for x, y in stroke] for stroke in scribble_strokes(seed=0, strokes=4, turns=20)]
     draw_strokes(page, fit_to_canvas(scribble, box["width"] / box["height"]), canvas)
     answer = wait_for_answer(page, timeout=30_000, empty=NUMBER_EMPTY_TEXT, accept=lambda text: not text[:1].isdigit())
