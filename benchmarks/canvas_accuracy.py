@@ -3,9 +3,11 @@
 The data: UNIPEN isolated digits as pen trajectories (see the README beside the .npz file), found
 through --unipen PATH or $DIGITREC_UNIPEN. Each digit's strokes are replayed onto a canvas image in
 several named styles (STYLES below: canvas size, pen width, colours, transparency, digit size and
-place) and every image goes through `Recognizer.predict(image)` as an RGBA uint8 array, the same
-call the app makes with its canvas. A declined answer (digit None: confidence below the threshold)
-counts as wrong; the decline rate is reported beside the accuracy.
+place) and every image goes through `Recognizer.predict(image, strokes=...)` as an RGBA uint8
+array with the strokes in the canvas's pixels, the same call the app makes with its canvas; with
+--ink-only the image goes alone, as `digitrec predict` reads a file. A declined answer (digit
+None: confidence below the threshold) counts as wrong; the decline rate is reported beside the
+accuracy.
 
 Rendering: each digit is scaled with its aspect ratio kept so that the longer side of its pen path
 (for nearly every digit the height) spans `size` x the canvas, then centred or put in a corner (the
@@ -44,8 +46,9 @@ from tqdm import tqdm
 
 from digitrec.card import ModelError, default_model_path
 from digitrec.evaluate import expected_calibration_error
-from digitrec.pen import ENV_VAR, SOURCES, PenDigits, draw_strokes, load_pen_digits, parse_sources, pen_data_path
+from digitrec.pen import ENV_VAR, SOURCES, PenDigits, load_pen_digits, parse_sources, pen_data_path
 from digitrec.recognize import Recognizer
+from digitrec.strokes import draw_on, fit_to_canvas
 
 DECLINED = -1  # stored for a digit None in the raw results
 
@@ -114,10 +117,15 @@ def choose(data: PenDigits, limit: int | None, seed: int) -> np.ndarray:
 # rendering
 
 
+def placed(strokes: list[np.ndarray], style: Style, index: int) -> list[np.ndarray]:
+    """One digit's strokes where the canvas draws them, in its pixels: what the app passes on with its image."""
+    corner = None if style.place == "centre" else index % 4
+    return fit_to_canvas(strokes, style.canvas, style.pen, style.size, corner)
+
+
 def render(strokes: list[np.ndarray], style: Style, index: int) -> np.ndarray:
     """One digit on a canvas as the browser hands it over: (canvas, canvas, 4) uint8 RGBA."""
-    corner = None if style.place == "centre" else index % 4
-    coverage = draw_strokes(strokes, style.canvas, style.pen, style.size, corner)[:, :, None]
+    coverage = draw_on((style.canvas, style.canvas), placed(strokes, style, index), style.pen)[:, :, None]
 
     ink = np.array(style.ink, dtype=np.float32)
     if style.background[3] == 0:  # transparent: the coverage is the alpha, the colour is the ink's
@@ -203,6 +211,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="a seeded subset of N digits, stratified by source and label")
     parser.add_argument("--seed", type=int, default=0, help="seed for --limit (default 0)")
     parser.add_argument("--styles", default=None, help=f"comma-separated subset of: {', '.join(STYLE_NAMES)}")
+    parser.add_argument("--ink-only", action="store_true", help="read the image alone, as `digitrec predict` reads a file "
+                        "(by default the strokes go with it, as the app passes its canvas's)")  # fmt: skip
     parser.add_argument("--temperature", type=float, default=None,
                         help="override the card's softmax temperature (1: uncalibrated)")  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="write the settings, summary and every prediction here")
@@ -253,8 +263,9 @@ def main() -> None:
             for k, index in enumerate(file_index[chosen]):
                 t0 = time.perf_counter()
                 canvas = render(data.strokes[chosen[k]], style, int(index))
+                strokes = None if args.ink_only else placed(data.strokes[chosen[k]], style, int(index))
                 t1 = time.perf_counter()
-                prediction = recognizer.predict(canvas)
+                prediction = recognizer.predict(canvas, strokes=strokes)
                 t2 = time.perf_counter()
                 seconds[style.name]["render"] += t1 - t0
                 seconds[style.name]["predict"] += t2 - t1
@@ -287,7 +298,8 @@ def main() -> None:
     model_sha = recognizer.card["sha256"][:12]
     print("# Canvas accuracy: UNIPEN pen-drawn digits rendered as canvas drawings\n")
     print(
-        f"- model: {model_path} (sha256 {model_sha}...), tta={'on' if tta else 'off'}, threshold {recognizer.threshold}, "
+        f"- model: {model_path} (sha256 {model_sha}...), read {'from the image alone' if args.ink_only else 'with the strokes'}, "
+        f"tta={'on' if tta else 'off'}, threshold {recognizer.threshold}, "
         f"temperature {recognizer.temperature:g}" + (" (overridden)" if args.temperature is not None else " (the card's)")
     )
     subset = f"a subset stratified by source and label, --limit {args.limit} --seed {args.seed}" if n < len(data) else "all"
@@ -382,6 +394,7 @@ def main() -> None:
                 "path": str(model_path),
                 "sha256": recognizer.card["sha256"],
                 "tta": tta,
+                "ink_only": args.ink_only,
                 "threshold": recognizer.threshold,
                 "temperature": recognizer.temperature,
             },

@@ -18,7 +18,7 @@ path, so two 1s are not written through each other). The baseline waves: each di
 on a sine of random amplitude (up to 0.15 digit heights), frequency and phase. The digit height is
 60% of the canvas height, less when a long, widely spaced number would not fit the canvas width
 (a person writes smaller then); the number is centred. Canvas and pen are the app's (webapp/draw.py:
-720x240, pen 20, #111111 on white); strokes are drawn by `digitrec.pen.draw_strokes` (round caps
+720x240, pen 20, #111111 on white); strokes are drawn by `digitrec.strokes.draw_strokes` (round caps
 and joins, anti-aliased), as in benchmarks/canvas_accuracy.py.
 
 Scoring: a number is right only if every digit is read, in order, and no digit is added or lost
@@ -56,8 +56,9 @@ from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from canvas_accuracy import add_pen_benchmark_arguments, open_pen_benchmark, pct
-from digitrec.pen import PenDigits, draw_strokes, parse_sources
+from digitrec.pen import PenDigits, parse_sources
 from digitrec.recognize import Recognizer
+from digitrec.strokes import draw_strokes
 
 CANVAS = (720, 240)  # the app's Number canvas: webapp/draw.py
 PEN = 20.0  # the app's default pen width

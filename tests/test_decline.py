@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from digitrec import pen
 from digitrec.preprocess import preprocess
 from digitrec.shape import not_a_digit
+from digitrec.strokes import draw_strokes
 from strokes import DIGIT_STROKES, DOT_STROKES, LINE_STROKES, blob_strokes, number_strokes, render, scribble_strokes
 
 APP_INK = (17, 17, 17, 255)
@@ -103,7 +104,7 @@ def test_no_pen_drawn_digit_is_called_no_digit(canvas, pen_width):
     digits = pen.load_pen_digits()
     declined = []
     for i in range(0, len(digits), 25):
-        coverage = pen.draw_strokes(digits.strokes[i], canvas=canvas, pen=pen_width, size=0.7)
+        coverage = draw_strokes(digits.strokes[i], canvas=canvas, pen=pen_width, size=0.7)
         if not_a_digit(preprocess(coverage).ink) is not None:
             declined.append(i)
     assert declined == []

@@ -1,9 +1,8 @@
-"""Pen-drawn digits: reading the UNIPEN file, drawing strokes as a canvas does, and the rendered
-training images. The real file comes from $DIGITREC_UNIPEN (CI points it at ../shared/unipen)."""
+"""Pen-drawn digits: reading the UNIPEN file, and the rendered training images. The real file
+comes from $DIGITREC_UNIPEN (CI points it at ../shared/unipen)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -13,13 +12,8 @@ import pytest
 from digitrec import pen
 from digitrec.config import TrainConfig
 from digitrec.recognize import Recognizer
+from digitrec.strokes import draw_strokes
 from digitrec.train import train
-
-
-@pytest.fixture(scope="session")
-def pen_digits() -> pen.PenDigits:
-    assert os.environ.get(pen.ENV_VAR), f"set ${pen.ENV_VAR} to unipen_digits_dev.npz (../shared/unipen/)"
-    return pen.load_pen_digits()
 
 
 def write_pen_file(path, digits: list[tuple[int, str, list[list[tuple[float, float]]]]]) -> None:
@@ -64,18 +58,6 @@ def test_a_missing_or_damaged_pen_file_is_a_clear_error(tmp_path, monkeypatch):
         np.savez(path, **{**data, "stroke_lens": np.array([5], dtype=np.int32)})
     with pytest.raises(ValueError, match="do not add up"):
         pen.load_pen_digits(path)
-
-
-def test_a_stroke_is_drawn_with_the_pen_width_at_the_asked_size_and_place():
-    coverage = pen.draw_strokes([np.array([[0.0, 0.0], [0.0, 100.0]])], canvas=200, pen=10, size=0.5)
-    assert coverage.shape == (200, 200) and coverage.dtype == np.float32
-    assert coverage.min() >= 0 and coverage.max() <= 1
-    rows, cols = np.nonzero(coverage > 0.5)
-    assert rows.min() >= 50 - 6 and rows.max() <= 150 + 6 and rows.max() - rows.min() >= 100  # 50% of the canvas, centred
-    assert cols.max() - cols.min() + 1 == pytest.approx(10, abs=2)  # the pen's width
-    corner = pen.draw_strokes([np.array([[0.0, 0.0], [0.0, 100.0]])], canvas=200, pen=10, size=0.2, corner=2)
-    rows, cols = np.nonzero(corner > 0.5)
-    assert rows.min() > 100 and cols.min() > 100  # bottom right
 
 
 def test_training_images_look_like_mnist_and_are_cached(tmp_path, monkeypatch):
@@ -138,7 +120,7 @@ def test_the_shipped_model_reads_pen_digits_it_never_trained_on(pen_digits, reco
     chosen = np.flatnonzero(np.isin(pen_digits.sources, held_out))[::25]
     correct = 0
     for i in chosen:
-        coverage = pen.draw_strokes(pen_digits.strokes[i], canvas=320, pen=20, size=0.7)
+        coverage = draw_strokes(pen_digits.strokes[i], canvas=320, pen=20, size=0.7)
         canvas = np.full((320, 320, 4), 255, dtype=np.uint8)
         canvas[:, :, :3] = np.round(255 - 238 * coverage[:, :, None]).astype(np.uint8)  # #111111 on white
         correct += recognizer.predict(canvas).digit == pen_digits.labels[i]

@@ -201,14 +201,15 @@ def _digit_mode(model: Recognizer, pen: int) -> None:
     state = st.session_state
     drawing_column, answer_column = st.columns(2, gap="large")
     with drawing_column:
-        image, _, asked = _drawing(_canvas(DIGIT_CANVAS, pen))
+        image, objects, asked = _drawing(_canvas(DIGIT_CANVAS, pen))
         live = st.toggle("Predict after every stroke", value=True, key="live")
         tta = st.toggle("Ensemble of 5 (test-time augmentation)", value=model.tta, key="tta")
         threshold = st.slider("Confidence threshold", 0.0, 1.0, 0.5, 0.05, key="threshold")
 
     signature = _signature(image, tta) if image is not None else None
     if image is not None and (live or asked) and signature != state.drawing_signature:
-        prediction = model.predict(image, tta=tta)
+        # With its strokes, a drawing reads alike whatever the pen width (a fat pen fills in loops).
+        prediction = model.predict(image, tta=tta, strokes=pen_strokes(objects, image.shape[1] / DIGIT_CANVAS[0]))
         state.prediction, state.drawing_signature = prediction, signature
         if prediction.status != "empty":
             top3 = " ".join(f"{d}:{p:.3f}" for d, p in prediction.top3)

@@ -1,5 +1,5 @@
 """The canvas's drawing (fabric.js objects, as streamlit-drawable-canvas hands them over) as
-pen strokes for `Recognizer.read_number`: no Streamlit here, so it is tested on its own."""
+pen strokes for `Recognizer.predict` and `read_number`: no Streamlit here, so it is tested on its own."""
 
 from __future__ import annotations
 

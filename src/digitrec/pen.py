@@ -5,9 +5,9 @@ training, which mixes rendered strokes into MNIST so the network learns the unif
 and the writing styles (slashed zeros, crossed sevens, flagged ones) that scanned MNIST lacks.
 
 The data file holds pen trajectories per digit (see its README): `load_pen_digits` reads it,
-`draw_strokes` replays one digit onto a canvas as an anti-aliased coverage mask (round caps and
-joins, as `lineCap = lineJoin = "round"`), and `training_images` turns digits into 28x28
-MNIST-style images through the same preprocessing the recognizer applies to a canvas.
+`digitrec.strokes.draw_strokes` replays one digit onto a canvas as a browser draws it, and
+`training_images` turns digits into 28x28 MNIST-style images through the same preprocessing the
+recognizer applies to a canvas.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import platformdirs
-from PIL import Image, ImageDraw
 
 from digitrec import preprocess as preprocessing
+from digitrec import strokes as drawing
 from digitrec.files import write_bytes_atomically
+from digitrec.strokes import draw_strokes
 
 ENV_VAR = "DIGITREC_UNIPEN"
 SOURCES = ("syn", "apb", "app", "apa", "aga", "imp", "art")  # writer groups, largest first
@@ -87,41 +88,6 @@ def parse_sources(text: str, digits: PenDigits) -> list[str]:
     return wanted
 
 
-def draw_strokes(strokes: list[np.ndarray], canvas: int, pen: float, size: float, corner: int | None = None) -> np.ndarray:
-    """One digit's ink coverage on a square canvas: (canvas, canvas) float32 in [0, 1].
-
-    The longer side of the pen path spans `size` x the canvas (aspect kept; a lone dot stays a
-    dot), centred, or in corner 0-3 (top left, top right, bottom right, bottom left) with a 5%
-    margin. Drawn at 2-4x and area-averaged down: the canvas's anti-aliasing."""
-    everything = np.concatenate(strokes)
-    low, high = everything.min(axis=0), everything.max(axis=0)
-    extent = high - low
-    scale = size * canvas / max(float(extent.max()), 1e-9)
-    box = extent * scale
-    if corner is None:
-        origin = (canvas - box) / 2
-    else:
-        margin = 0.05 * canvas + pen / 2
-        right, bottom = [(False, False), (True, False), (True, True), (False, True)][corner % 4]
-        origin = np.array([canvas - margin - box[0] if right else margin, canvas - margin - box[1] if bottom else margin])
-
-    ss = max(2, min(4, 1600 // canvas))
-    mask = Image.new("L", (canvas * ss, canvas * ss), 0)
-    draw = ImageDraw.Draw(mask)
-    width = max(1, round(pen * ss))
-    radius = width / 2
-    for stroke in strokes:
-        xy = ((stroke - low) * scale + origin) * ss
-        keep = np.ones(len(xy), dtype=bool)
-        keep[1:] = np.any(np.diff(xy, axis=0) != 0, axis=1)  # repeated tablet samples add nothing
-        points = [(float(x), float(y)) for x, y in xy[keep]]
-        if len(points) > 1:
-            draw.line(points, fill=255, width=width)
-        for x, y in points:  # round caps and joins
-            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
-    return np.asarray(mask.resize((canvas, canvas), Image.Resampling.BOX), dtype=np.float32) / 255.0
-
-
 def render_copies(strokes: list[np.ndarray], rng: np.random.Generator, copies: int) -> list[np.ndarray]:
     """`copies` canvas drawings of one set of strokes, as the network sees them (28x28 uint8).
 
@@ -174,9 +140,9 @@ def training_images(digits: PenDigits, sources: tuple[str, ...], copies: int) ->
 def cached_renderings(name: str, render: Callable[[], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """`render()`'s images and labels, kept in the user's cache under `name` after the first time.
 
-    The name also carries a digest of the preprocessing code, so renderings made by other
-    preprocessing are never reused: they would teach the network images it is not served."""
-    code = hashlib.sha256(Path(preprocessing.__file__).read_bytes()).hexdigest()[:12]
+    The name also carries a digest of the drawing and preprocessing code, so renderings made by
+    other code are never reused: they would teach the network images it is not served."""
+    code = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (drawing, preprocessing))).hexdigest()[:12]
     cache = Path(platformdirs.user_cache_dir("digitrec")) / "pen" / f"{name}-{code}.npz"
     if cache.exists():
         with np.load(cache) as cached:

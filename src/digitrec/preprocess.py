@@ -19,6 +19,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
+from digitrec.strokes import ON_INK, Strokes, checked_strokes, cover, draw_with_reference_pen, on_ink, reach
+
 MAX_FILE_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # beyond this an "image" is a decompression bomb, not a drawing
 WORKING_SIZE = 512  # larger images are shrunk to this longer side first: same answer, less work
@@ -449,11 +451,36 @@ def crop_to_ink(ink: np.ndarray) -> tuple[int, int, int, int]:
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
-def preprocess(source: ImageInput) -> Preprocessed:
-    """Read any accepted image and return the 28x28 MNIST-style digit (or nothing drawn)."""
+def preprocess(source: ImageInput, strokes: Strokes | None = None) -> Preprocessed:
+    """Read any accepted image and return the 28x28 MNIST-style digit (or nothing drawn).
+
+    `strokes`: the pen strokes that drew it, each a list of (x, y) points in the image's pixels,
+    where they are known (a canvas knows them). The network then sees them drawn afresh with the
+    app's pen (`digitrec.strokes.draw_with_reference_pen`), not the image: a fat pen fills in an
+    8's loops, which no thinning opens again, while its strokes still go round them. Strokes that
+    do not match the image's ink are not used, and the image is read alone."""
     ink_map = read_ink(source)
     if ink_map is None:
         return Preprocessed(image=None, box=None)
     top, bottom, left, right = crop_to_ink(ink_map.ink)
     crop = ink_map.ink[top:bottom, left:right]
-    return Preprocessed(image=fit_and_centre(crop), box=ink_map.box_in_input(top, bottom, left, right), ink=crop)
+    paths = checked_strokes(strokes)
+    drawn = _drawn_afresh(ink_map, paths) if paths else None
+    if drawn is not None:
+        drawn_top, drawn_bottom, drawn_left, drawn_right = crop_to_ink(drawn)
+        image = fit_and_centre(drawn[drawn_top:drawn_bottom, drawn_left:drawn_right])
+    else:
+        image = fit_and_centre(crop)
+    return Preprocessed(image=image, box=ink_map.box_in_input(top, bottom, left, right), ink=crop)
+
+
+def _drawn_afresh(ink_map: InkMap, strokes: list[np.ndarray]) -> np.ndarray | None:
+    """The strokes that lie on the ink map's ink, drawn with the app's pen, if they cover that ink;
+    else None. Strokes off the ink (a speck the ink map dropped, strokes of another drawing) are left out."""
+    solid = ink_map.ink > INK_THRESHOLD
+    in_ink_map = [points / np.array([ink_map.scale_x, ink_map.scale_y]) for points in strokes]
+    on = [points for points in in_ink_map if on_ink(solid, points) >= ON_INK]
+    pen = stroke_width(solid)
+    if not on or not cover(solid, [reach(solid.shape, points, pen) for points in on]):
+        return None
+    return draw_with_reference_pen(on, DETAIL)

@@ -12,8 +12,9 @@ from scipy import ndimage
 
 from digitrec.card import default_model_path, load_verified_card
 from digitrec.preprocess import ImageInput, Preprocessed, crop_to_ink, preprocess, read_ink
-from digitrec.segment import Strokes, segment_number, split_digits
+from digitrec.segment import segment_number, split_digits
 from digitrec.shape import not_a_digit, not_a_number, pieces_side_by_side
+from digitrec.strokes import Strokes
 
 DEFAULT_THRESHOLD = 0.5  # below this confidence the recognizer declines (digit None)
 NOT_DIGIT_OUTPUT = "not_digit"  # the not-a-digit detector's output, in a model that has one (see digitrec.nondigit)
@@ -154,13 +155,18 @@ class Recognizer:
         scores, not_digit = self._network(images)
         return (softmax(scores / self.temperature) if self.outputs_logits else scores), not_digit
 
-    def predict(self, source: ImageInput, tta: bool | None = None) -> Prediction:
+    def predict(self, source: ImageInput, tta: bool | None = None, strokes: Strokes | None = None) -> Prediction:
         """Recognise the digit in one image (path, bytes, PIL image or numpy array).
+
+        `strokes`: the pen strokes in the order drawn, each a list of (x, y) points in the
+        image's pixels, where they are known (a canvas knows them): the network then reads them
+        drawn afresh with the app's pen, so a finger-wide pen that fills in loops reads as well
+        as a fine one (see `digitrec.preprocess.preprocess`).
 
         A drawing of several digits side by side is no digit: the network would read it as one
         all the same (a 2026 as a 0), or, read as one, call it no digit at all; it is declined as
         "several digits" (read it with `read_number`). The network's guesses stay in top3."""
-        prepared = preprocess(source)
+        prepared = preprocess(source, strokes)
         prediction = self._recognise(prepared, self.tta if tta is None else tta)
         number = self._several_digits(prepared.ink) if prediction.status != "empty" else None
         return prediction if number is None else replace(prediction, digit=None, status="several digits", number=number)

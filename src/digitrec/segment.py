@@ -28,11 +28,10 @@ then come apart whole.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import cv2
 import numpy as np
 from scipy import ndimage
 
@@ -46,6 +45,7 @@ from digitrec.preprocess import (
     fit_and_centre,
     stroke_width,
 )
+from digitrec.strokes import Strokes, checked_strokes, cover, reach
 
 # Lengths below are in digit heights: the typical height of this drawing's digits; stroke
 # lengths are the ink's area over the pen's width, in digit heights.
@@ -75,8 +75,6 @@ SKIP_PENALTY = 4.0  # per stroke of ink read as no digit at all
 # With the pen strokes known (in the order drawn), a digit is a run of strokes.
 MOST_STROKES = 4  # a digit is drawn in at most this many strokes (UNIPEN's writers: 3)
 MAX_STROKES = 100  # more strokes than this are a scribble: read by the ink alone
-REACH = 1.3  # a stroke's ink lies within this many pen widths round its path (anti-aliased rims)
-MATCHED = 0.95  # strokes whose reach covers less of the ink than this are not this image's
 # Neighbouring digits may share this much of the narrower one's columns, and the strokes of one digit share at
 # least this much; beyond, OVERLAP_PENALTY per whole width.
 SHARED_COLUMNS, OVERLAP_PENALTY = 0.5, 8.0
@@ -96,7 +94,6 @@ SCRIBBLE_TURNS, SHARP_TURN, TURN_STEP = 5, 2.0, 0.1
 
 Scorer = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) images -> (N, 10) probabilities
 Box = tuple[int, int, int, int]  # (top, bottom, left, right) of some ink
-Strokes = Sequence[Sequence[Sequence[float]] | np.ndarray]  # per stroke, its (x, y) points
 
 
 @dataclass(frozen=True)
@@ -375,17 +372,6 @@ def split_digits(ink: np.ndarray, score: Scorer) -> list[SplitDigit]:
     return _read_best(candidates, images, left_of, score)
 
 
-def _reach(shape: tuple[int, int], points: np.ndarray, stroke: float) -> np.ndarray:
-    """Where one pen stroke's ink lies: its path (x, y), drawn a little wider than the pen."""
-    reach = np.zeros(shape, dtype=np.uint8)
-    thickness = int(np.ceil(REACH * stroke)) + 2
-    beyond = 2 * max(shape)  # far off the image is as good as anywhere off it, and fits in int32
-    corners = np.round(points.clip(-beyond, beyond)).astype(np.int32).reshape(-1, 1, 2)
-    cv2.polylines(reach, [corners], isClosed=False, color=1, thickness=thickness)
-    cv2.circle(reach, tuple(int(v) for v in corners[0, 0]), thickness // 2, color=1, thickness=-1)  # a dot has no line
-    return reach.astype(bool)
-
-
 def _turns(points: np.ndarray, spacing: float) -> np.ndarray:
     """The angles a pen path turns through, in (-pi, pi], taken in steps of `spacing`, so that a
     hand's jitter does not count as turning."""
@@ -419,9 +405,9 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
     solid = ink > INK_THRESHOLD
     height = _digit_height(solid)
     stroke = stroke_width(solid)
-    reaches = [_reach(ink.shape, points, stroke) for points in strokes]
-    own_ink = [solid & reach for reach in reaches]
-    if np.count_nonzero(np.logical_or.reduce(own_ink)) < MATCHED * np.count_nonzero(solid):
+    reaches = [reach(ink.shape, points, stroke) for points in strokes]
+    own_ink = [solid & r for r in reaches]
+    if not cover(solid, reaches):
         return None  # the strokes are not this drawing's (moved, stale, or in other coordinates)
     scribbles = [_scribbled(points, height) for points in strokes]  # part of no digit: passed over
     if any(scribbles) and not all(scribbles):  # a scribble's dense ink is no measure of the digits' pen and height
@@ -433,18 +419,18 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
     candidates: list[_Candidate] = []
     reader = _Reader(redraw=True)  # whole strokes, no cut pieces: each candidate is read as a single digit is
     for first in range(len(strokes)):
-        reach = np.zeros(ink.shape, dtype=bool)
+        run_reach = np.zeros(ink.shape, dtype=bool)
         span, side_by_side = spans[first], 0.0
         for last in range(first, min(first + MOST_STROKES, len(strokes))):
             if scribbles[last]:
                 break
-            reach |= reaches[last]
+            run_reach |= reaches[last]
             if last > first and span and spans[last]:
                 # One digit's strokes share columns (a 4's two, a 7 and its bar); two digits' stand side by side.
                 side_by_side += OVERLAP_PENALTY * max(0.0, SHARED_COLUMNS - _shared(span, spans[last]))
                 span = (min(span[0], spans[last][0]), max(span[1], spans[last][1]))
             span = span or spans[last]
-            part = np.where(reach, ink, 0.0)
+            part = np.where(run_reach, ink, 0.0)
             if part.max() <= INK_THRESHOLD:
                 continue
             crop = crop_to_ink(part)
@@ -467,7 +453,7 @@ def segment_number(ink_map: InkMap, score: Scorer, strokes: Strokes | None = Non
     canvas knows them), keep touching and overlapping digits apart. Without them, with more than
     MAX_STROKES (a scribble, not a number), or with strokes that miss the ink (not this image's),
     the digits are told apart by the ink alone."""
-    paths = _checked_strokes(strokes)
+    paths = checked_strokes(strokes)
     digits = None
     if paths and len(paths) <= MAX_STROKES:
         to_ink_map = np.array([ink_map.scale_x, ink_map.scale_y])
@@ -475,21 +461,3 @@ def segment_number(ink_map: InkMap, score: Scorer, strokes: Strokes | None = Non
     if digits is None:
         digits = split_digits(ink_map.ink, score)
     return [Preprocessed(image=d.image, box=ink_map.box_in_input(*d.box)) for d in digits]
-
-
-def _checked_strokes(strokes: Strokes | None) -> list[np.ndarray]:
-    """Each stroke as a (k, 2) float array, or a clear error for anything else."""
-    if strokes is None:
-        return []
-    paths = []
-    for index, stroke in enumerate(strokes):
-        try:
-            points = np.asarray(stroke, dtype=np.float64)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"stroke {index} is not a list of (x, y) points: {e}") from e
-        if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
-            raise ValueError(f"stroke {index} should be a list of (x, y) points; it has shape {points.shape}")
-        if not np.isfinite(points).all():
-            raise ValueError(f"stroke {index} has points that are not finite numbers")
-        paths.append(points)
-    return paths

@@ -22,6 +22,7 @@ from .canvas_helpers import (
     wait_for_answer,
     wait_for_empty,
 )
+from .page_helpers import press_on_slider
 
 # Counts the pointer events the canvas receives, by pointer type, in window.__digitrecPointers.
 _COUNT_POINTERS_JS = """
@@ -58,6 +59,26 @@ def test_a_digit_drawn_with_the_mouse_is_read(page: Page, digit: int, timings: d
     assert_no_exception(page)
     screenshot(page, f"desktop-answered-{digit}")
     assert answer == str(digit), f"drew a {digit}, the app reads {answer!r}.\nPage:\n{page_text(page)}"
+
+
+# A 4 of the UNIPEN writers apa (#749), 70% of the canvas: drawn with the widest pen, its ink alone
+# is declined as no digit (the fat pen fills its angles in); its strokes read as a 4.
+FAT_PEN_FOUR_STEM = [(0.544, 0.369), (0.456, 0.369), (0.412, 0.456), (0.412, 0.5), (0.369, 0.631), (0.369, 0.806), (0.369, 0.85)]
+FAT_PEN_FOUR_ARM = [(0.456, 0.194), (0.456, 0.15), (0.412, 0.194), (0.412, 0.237), (0.325, 0.412), (0.325, 0.5)]
+FAT_PEN_FOUR = [[*FAT_PEN_FOUR_ARM, (0.412, 0.544), (0.5, 0.588), (0.588, 0.588), (0.675, 0.544)], FAT_PEN_FOUR_STEM]
+
+
+def test_a_digit_drawn_with_the_widest_pen_is_read_from_its_strokes(page: Page):
+    find_canvas(page)
+    wait_for_empty(page)
+    assert press_on_slider(page, "Pen width", "End") == 40
+    draw_strokes(page, FAT_PEN_FOUR[:1])
+    first = wait_for_answer(page)  # each stroke is read as it is drawn: the first alone is no 4
+    draw_strokes(page, FAT_PEN_FOUR[1:])
+    answer = wait_for_answer(page, previous=first)
+    assert_no_exception(page)
+    screenshot(page, "desktop-widest-pen-4")
+    assert answer == "4", f"drew a 4 with the widest pen, the app reads {answer!r}.\nPage:\n{page_text(page)}"
 
 
 def test_a_number_drawn_where_one_digit_is_asked_for_is_several_digits(page: Page):

@@ -1,0 +1,94 @@
+"""Pen strokes: drawn as a canvas draws them, and passed with a canvas image so that the network
+reads them drawn afresh with the app's pen (any pen reads alike); strokes that are not the
+image's are not used. Real pen-drawn digits come from $DIGITREC_UNIPEN (CI: ../shared/unipen)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from digitrec.strokes import draw_on, draw_strokes, fit_to_canvas
+from strokes import DIGIT_STROKES, render
+
+PENS = {"app-pen": (320, 20.0), "finger": (200, 30.0), "stylus": (600, 3.0), "big-canvas": (1400, 60.0)}
+
+
+def canvas_drawing(strokes: list[np.ndarray], canvas: int, pen: float, corner: int | None = None) -> tuple[np.ndarray, list]:
+    """A digit drawn 70% of a transparent canvas as a browser hands it over (RGBA), and its strokes there."""
+    placed = fit_to_canvas(strokes, canvas, pen, 0.7, corner)
+    coverage = draw_on((canvas, canvas), placed, pen)
+    rgba = np.zeros((canvas, canvas, 4), dtype=np.uint8)
+    rgba[..., 3] = np.round(coverage * 255).astype(np.uint8)
+    return rgba, placed
+
+
+def test_a_stroke_is_drawn_with_the_pen_width_at_the_asked_size_and_place():
+    coverage = draw_strokes([np.array([[0.0, 0.0], [0.0, 100.0]])], canvas=200, pen=10, size=0.5)
+    assert coverage.shape == (200, 200) and coverage.dtype == np.float32
+    assert coverage.min() >= 0 and coverage.max() <= 1
+    rows, cols = np.nonzero(coverage > 0.5)
+    assert rows.min() >= 50 - 6 and rows.max() <= 150 + 6 and rows.max() - rows.min() >= 100  # 50% of the canvas, centred
+    assert cols.max() - cols.min() + 1 == pytest.approx(10, abs=2)  # the pen's width
+    corner = draw_strokes([np.array([[0.0, 0.0], [0.0, 100.0]])], canvas=200, pen=10, size=0.2, corner=2)
+    rows, cols = np.nonzero(corner > 0.5)
+    assert rows.min() > 100 and cols.min() > 100  # bottom right
+
+
+def test_with_its_strokes_any_pen_reads_as_the_apps_pen(recognizer, pen_digits):
+    """The network sees nearly the same image whatever pen and canvas drew the strokes (the image
+    alone differs: a finger's fat line, a stylus's hair line), and gives the same answers."""
+    differences = {name: [] for name in PENS}
+    for i in range(0, len(pen_digits), 150):
+        seen = {}
+        for name, (canvas, pen) in PENS.items():
+            rgba, placed = canvas_drawing(pen_digits.strokes[i], canvas, pen, corner=i % 4 if name == "big-canvas" else None)
+            seen[name] = recognizer.predict(rgba, strokes=placed, tta=False)
+            alone = recognizer.predict(rgba, tta=False)
+            assert seen[name].box == alone.box  # where the ink is: the image's own
+        reference = seen["app-pen"].image.astype(float) / 255
+        for name in PENS:
+            differences[name].append(np.abs(seen[name].image / 255 - reference).mean())
+            assert seen[name].digit == seen["app-pen"].digit, (i, name)
+    for name in PENS:
+        assert np.mean(differences[name]) < 0.002, name  # the image alone: 0.012 to 0.018 from the app's pen's
+
+
+@pytest.mark.parametrize(("index", "digit"), [(536, 0), (616, 9), (749, 4)])
+def test_a_finger_that_fills_in_loops_is_read_from_its_strokes(recognizer, pen_digits, index, digit):
+    """Digits of the validation writers (apa) whose loops a 30 px finger on a 200 px canvas fills in:
+    from the image alone they are read as 8, 7 and declined; from their strokes, right."""
+    assert (pen_digits.labels[index], pen_digits.sources[index]) == (digit, "apa")
+    rgba, placed = canvas_drawing(pen_digits.strokes[index], *PENS["finger"])
+    assert recognizer.predict(rgba, strokes=placed).digit == digit
+
+
+def _seven() -> tuple[np.ndarray, list[np.ndarray]]:
+    return np.asarray(render(DIGIT_STROKES[7], 280, 40)), [280 * np.array(s) for s in DIGIT_STROKES[7]]
+
+
+def test_strokes_of_another_drawing_are_not_used(recognizer):
+    image, _ = _seven()
+    one = [280 * np.array(s) for s in DIGIT_STROKES[1]]
+    alone, given = recognizer.predict(image), recognizer.predict(image, strokes=one)
+    assert given.digit == alone.digit == 7
+    assert np.array_equal(given.image, alone.image)
+
+
+def test_a_stroke_off_the_ink_is_left_out(recognizer):
+    """A stroke where the image has no ink (a speck the reader dropped, a stale stroke) adds nothing."""
+    image, seven = _seven()
+    stray = np.array([[260.0, 270.0], [275.0, 272.0]])
+    with_stray = recognizer.predict(image, strokes=[*seven, stray])
+    assert np.array_equal(with_stray.image, recognizer.predict(image, strokes=seven).image)
+    assert not np.array_equal(with_stray.image, recognizer.predict(image).image)  # the strokes were used
+    assert with_stray.digit == 7
+
+
+@pytest.mark.parametrize(
+    ("strokes", "message"),
+    [([[1.0, 2.0, 3.0]], "stroke 0"), ([[(0, 0), (1, float("nan"))]], "not finite"), ([["a", "b"]], "stroke 0")],
+)
+def test_bad_strokes_get_a_clear_error(recognizer, strokes, message):
+    image, _ = _seven()
+    with pytest.raises(ValueError, match=message):
+        recognizer.predict(image, strokes=strokes)
