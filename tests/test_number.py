@@ -191,6 +191,20 @@ def test_touching_digits_are_read_with_their_strokes_too(recognizer, case):
     assert recognizer.read_number(image, strokes=strokes).text == digits
 
 
+# Pens fat for the digits' size (on 300 px high canvases, digits about 190 px high), gaps in canvas heights.
+FAT_PEN = {"8936": (52, 0.0), "5959": (52, -0.05), "6113": (52, 0.1), "1992": (44, 0.0), "668": (52, 0.0), "1080": (44, 0.1)}
+
+
+@pytest.mark.parametrize("digits", FAT_PEN)
+def test_digits_drawn_with_a_fat_pen_are_read_from_their_strokes(recognizer, digits):
+    """Each was misread with the fat ink under each run of strokes ("8936" as "893", "6113" as
+    "03"): the pen fills in loops, and its ink shares columns its strokes do not. Drawn afresh
+    with the app's pen, and their columns taken from their strokes, they read right."""
+    pen, gap = FAT_PEN[digits]
+    image, strokes = _drawn(number_strokes(digits, gap=gap), len(digits), pen=pen)
+    assert recognizer.read_number(image, strokes=strokes).text == digits
+
+
 SLASHED_ZERO = [*DIGIT_STROKES[0], [(0.62, 0.24), (0.38, 0.76)]]
 CROSSED_SEVEN = [*DIGIT_STROKES[7], [(0.4, 0.52), (0.66, 0.52)]]
 

@@ -464,23 +464,25 @@ def preprocess(source: ImageInput, strokes: Strokes | None = None) -> Preprocess
         return Preprocessed(image=None, box=None)
     top, bottom, left, right = crop_to_ink(ink_map.ink)
     crop = ink_map.ink[top:bottom, left:right]
-    paths = checked_strokes(strokes)
-    drawn = _drawn_afresh(ink_map, paths) if paths else None
-    if drawn is not None:
-        drawn_top, drawn_bottom, drawn_left, drawn_right = crop_to_ink(drawn)
-        image = fit_and_centre(drawn[drawn_top:drawn_bottom, drawn_left:drawn_right])
-    else:
-        image = fit_and_centre(crop)
+    strokes_on_ink = _strokes_on_ink(ink_map, checked_strokes(strokes))
+    image = fit_and_centre(drawn_afresh(strokes_on_ink) if strokes_on_ink else crop)
     return Preprocessed(image=image, box=ink_map.box_in_input(top, bottom, left, right), ink=crop)
 
 
-def _drawn_afresh(ink_map: InkMap, strokes: list[np.ndarray]) -> np.ndarray | None:
-    """The strokes that lie on the ink map's ink, drawn with the app's pen, if they cover that ink;
-    else None. Strokes off the ink (a speck the ink map dropped, strokes of another drawing) are left out."""
+def _strokes_on_ink(ink_map: InkMap, strokes: list[np.ndarray]) -> list[np.ndarray]:
+    """The strokes (in the input's pixels) that lie on the ink map's ink, in its pixels, if they
+    cover that ink; else none. Strokes off the ink (a speck the ink map dropped, strokes of
+    another drawing) are left out."""
     solid = ink_map.ink > INK_THRESHOLD
     in_ink_map = [points / np.array([ink_map.scale_x, ink_map.scale_y]) for points in strokes]
     on = [points for points in in_ink_map if on_ink(solid, points) >= ON_INK]
     pen = stroke_width(solid)
-    if not on or not cover(solid, [reach(solid.shape, points, pen) for points in on]):
-        return None
-    return draw_with_reference_pen(on, DETAIL)
+    return on if on and cover(solid, [reach(solid.shape, points, pen) for points in on]) else []
+
+
+def drawn_afresh(strokes: list[np.ndarray]) -> np.ndarray:
+    """One digit's strokes drawn with the app's pen at the resolution strokes are redrawn at,
+    cropped to the ink: what `fit_and_centre` takes, whatever pen drew them."""
+    drawn = draw_with_reference_pen(strokes, DETAIL)
+    top, bottom, left, right = crop_to_ink(drawn)
+    return drawn[top:bottom, left:right]

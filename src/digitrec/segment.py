@@ -23,7 +23,8 @@ scores pick the runs, less a penalty where two neighbours share most of their co
 through a 0 is part of it, not a 1) and where the strokes of one run share few (side by side,
 they are two digits). One stroke that goes round as a 0 does may be wider and longer than a digit
 of several strokes (a flat oval 0, a loop gone round twice). Digits written into one another
-then come apart whole.
+then come apart whole, and each candidate is read as a single digit is: its strokes drawn afresh
+with the app's pen (`digitrec.preprocess.drawn_afresh`).
 """
 
 from __future__ import annotations
@@ -42,10 +43,11 @@ from digitrec.preprocess import (
     Preprocessed,
     crop_to_ink,
     disk,
+    drawn_afresh,
     fit_and_centre,
     stroke_width,
 )
-from digitrec.strokes import Strokes, checked_strokes, cover, reach
+from digitrec.strokes import ON_INK, REFERENCE_PEN, Strokes, checked_strokes, cover, on_ink, reach
 
 # Lengths below are in digit heights: the typical height of this drawing's digits; stroke
 # lengths are the ink's area over the pen's width, in digit heights.
@@ -401,7 +403,9 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
     """`split_digits` for a drawing whose pen strokes are known, in the order drawn, as (x, y)
     points in the ink map's pixels: a digit is the ink of a run of up to MOST_STROKES strokes
     drawn one after another. Digits that touch or overlap need no boundary through their ink,
-    so neither loses a piece to the other. None when the strokes do not cover the ink."""
+    so neither loses a piece to the other; the network reads each run's strokes drawn afresh,
+    so a pen fat for the digits' size reads as the app's pen does. None when the strokes do not
+    cover the ink."""
     solid = ink > INK_THRESHOLD
     height = _digit_height(solid)
     stroke = stroke_width(solid)
@@ -414,8 +418,15 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
         digits_ink = np.logical_or.reduce([own for own, scribble in zip(own_ink, scribbles, strict=True) if not scribble])
         height, stroke = _digit_height(digits_ink), stroke_width(digits_ink)
     lengths = [np.count_nonzero(own) / (stroke * height) for own in own_ink]
+    fat_pen = stroke / height > REFERENCE_PEN
     columns = [np.flatnonzero(own.any(axis=0)) for own in own_ink]
     spans = [(int(c[0]), int(c[-1]) + 1) if len(c) else None for c in columns]  # each stroke's ink columns
+    if fat_pen:  # a fat pen's ink shares columns that its strokes, drawn with the app's pen, do not
+        half = REFERENCE_PEN * height / 2
+        spans = [
+            (int(points[:, 0].min() - half), int(np.ceil(points[:, 0].max() + half))) if span else None
+            for points, span in zip(strokes, spans, strict=True)
+        ]
     candidates: list[_Candidate] = []
     reader = _Reader(redraw=True)  # whole strokes, no cut pieces: each candidate is read as a single digit is
     for first in range(len(strokes)):
@@ -440,7 +451,13 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
                 break  # wider still with the next stroke
             if (digit := _one_digit(part, crop, height, stroke, longest)) is not None:
                 part, box, length, penalty = digit
-                candidates.append(_Candidate(first, last + 1, reader.add(part, box), box, length, penalty + side_by_side))
+                # A pen fatter for the digits' size than the app's (Number mode's, at 14% of a digit's
+                # height, is) fills in what the strokes keep apart: such a run is read as a single digit
+                # is, its strokes drawn afresh with the app's pen, leaving out any stroke off the ink. A
+                # finer pen is left as drawn: thickened, two digits written into one another fuse.
+                run = [strokes[i] for i in range(first, last + 1) if fat_pen and on_ink(solid, strokes[i]) >= ON_INK]
+                image = drawn_afresh(run) if run else part
+                candidates.append(_Candidate(first, last + 1, reader.add(image, box), box, length, penalty + side_by_side))
     digits = _read_best(candidates, reader.images, np.concatenate([[0.0], np.cumsum(lengths)]), score, _best_chain)
     return sorted(digits, key=lambda d: d.box[2] + d.box[3])  # by the ink's middle: left to right, whatever was drawn first
 
