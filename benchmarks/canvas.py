@@ -41,13 +41,17 @@ VARIANTS: list[tuple[int, float, tuple[int, int], int]] = [
 ]
 
 
+def strokes_in_pixels(digit: int, scale: float = 1.0, offset: tuple[int, int] = (0, 0)) -> list[list[tuple[float, float]]]:
+    """A digit's strokes where `draw` puts them, in the canvas's pixels: what the app passes with its image."""
+    return [[(offset[0] + x * scale * CANVAS, offset[1] + y * scale * CANVAS) for x, y in stroke] for stroke in STROKES[digit]]
+
+
 def draw(digit: int, scale: float = 1.0, offset: tuple[int, int] = (0, 0), pen: int = PEN) -> Image.Image:
     """One digit on an RGBA canvas: dark ink, fully transparent background."""
     image = Image.new("RGBA", (CANVAS, CANVAS), (0, 0, 0, 0))
     ink = (20, 20, 30, 255)
     pen_draw = ImageDraw.Draw(image)
-    for stroke in STROKES[digit]:
-        points = [(offset[0] + x * scale * CANVAS, offset[1] + y * scale * CANVAS) for x, y in stroke]
+    for points in strokes_in_pixels(digit, scale, offset):
         pen_draw.line(points, fill=ink, width=pen, joint="curve")
         for px, py in points:  # round caps
             pen_draw.ellipse([px - pen / 2, py - pen / 2, px + pen / 2, py + pen / 2], fill=ink)
@@ -57,3 +61,8 @@ def draw(digit: int, scale: float = 1.0, offset: tuple[int, int] = (0, 0), pen: 
 def drawings() -> list[tuple[int, Image.Image]]:
     """The fixed set, as (digit drawn, image)."""
     return [(digit, draw(digit, scale, offset, pen)) for digit, scale, offset, pen in VARIANTS]
+
+
+def drawings_strokes() -> list[list[list[tuple[float, float]]]]:
+    """The fixed set's strokes, in the same order as `drawings`."""
+    return [strokes_in_pixels(digit, scale, offset) for digit, scale, offset, _ in VARIANTS]

@@ -2,12 +2,15 @@
 
 What is measured: `Recognizer.predict(array)` on a 280x280 RGBA uint8 canvas image (a dark
 digit drawn with PIL on a transparent background, cycling through a small fixed set of
-drawings, see canvas.py), which includes preprocessing. Three timings are interleaved in
+drawings, see canvas.py), which includes preprocessing. Four timings are interleaved in
 each iteration, so background load hits them alike:
 
     preprocess   digitrec.preprocess.preprocess(array) alone
     tta=False    Recognizer.predict(array, tta=False): preprocess + one network pass
     tta=True     Recognizer.predict(array, tta=True):  preprocess + 5 versions in one batch
+    tta=True, with strokes
+                 Recognizer.predict(array, tta=True, strokes=...): as the app's Draw page calls it,
+                 the drawing's pen strokes read drawn afresh (see digitrec.strokes)
 
 The model is loaded once, before timing (loading is not part of a prediction). Each timing is
 time.perf_counter around one call, after --warmup untimed iterations; the garbage collector
@@ -32,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from canvas import VARIANTS, drawings
+from canvas import VARIANTS, drawings, drawings_strokes
 from digitrec.card import ModelError, default_model_path
 from digitrec.preprocess import preprocess
 from digitrec.recognize import Recognizer
@@ -107,21 +110,23 @@ print()
 # the measurement
 
 kinds = {
-    "preprocess": lambda a: preprocess(a),
-    "predict tta=False": lambda a: recognizer.predict(a, tta=False),
-    "predict tta=True": lambda a: recognizer.predict(a, tta=True),
+    "preprocess": lambda a, _: preprocess(a),
+    "predict tta=False": lambda a, _: recognizer.predict(a, tta=False),
+    "predict tta=True": lambda a, _: recognizer.predict(a, tta=True),
+    "predict tta=True, with strokes": lambda a, strokes: recognizer.predict(a, tta=True, strokes=strokes),
 }
+strokes = drawings_strokes()
 for i in range(args.warmup):
     for call in kinds.values():
-        call(canvases[i % len(canvases)][1])
+        call(canvases[i % len(canvases)][1], strokes[i % len(canvases)])
 
 timings: dict[str, list[float]] = {kind: [] for kind in kinds}
 t_start = time.perf_counter()
 for i in range(args.n):
-    array = canvases[i % len(canvases)][1]
+    array, drawn = canvases[i % len(canvases)][1], strokes[i % len(canvases)]
     for kind, call in kinds.items():
         t0 = time.perf_counter()
-        call(array)
+        call(array, drawn)
         timings[kind].append((time.perf_counter() - t0) * 1000.0)
 elapsed = time.perf_counter() - t_start
 machine["load_average_at_end"] = load_average()
