@@ -23,8 +23,9 @@ scores pick the runs, less a penalty where two neighbours share most of their co
 through a 0 is part of it, not a 1) and where the strokes of one run share few (side by side,
 they are two digits). One stroke that goes round as a 0 does may be wider and longer than a digit
 of several strokes (a flat oval 0, a loop gone round twice). Digits written into one another
-then come apart whole, and each candidate is read as a single digit is: its strokes drawn afresh
-with the app's pen (`digitrec.preprocess.drawn_afresh`).
+then come apart whole. Where the pen is fatter for the digits' size than the app's Draw pen,
+each candidate is read as a single digit with strokes is, its strokes drawn afresh with that pen
+(`digitrec.preprocess.drawn_afresh`), and each stroke's columns are its path's.
 """
 
 from __future__ import annotations
@@ -403,9 +404,9 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
     """`split_digits` for a drawing whose pen strokes are known, in the order drawn, as (x, y)
     points in the ink map's pixels: a digit is the ink of a run of up to MOST_STROKES strokes
     drawn one after another. Digits that touch or overlap need no boundary through their ink,
-    so neither loses a piece to the other; the network reads each run's strokes drawn afresh,
-    so a pen fat for the digits' size reads as the app's pen does. None when the strokes do not
-    cover the ink."""
+    so neither loses a piece to the other; with a pen fat for the digits' size, the network
+    reads each run's strokes drawn afresh, as the app's pen draws them. None when the strokes do
+    not cover the ink."""
     solid = ink > INK_THRESHOLD
     height = _digit_height(solid)
     stroke = stroke_width(solid)
