@@ -3,7 +3,8 @@
 Letters: the Hershey fonts' glyphs the not-a-digit detector was never fitted on
 (`digitrec.nondigit.HELD_OUT_GLYPHS`: an italic and a joined-up script), and for reference the
 fonts it was fitted on, drawn as canvas drawings in every style of the canvas benchmark
-(`canvas_accuracy.STYLES`) and sent through `Recognizer.predict` as the app sends its canvas.
+(`canvas_accuracy.STYLES`) and sent through `Recognizer.predict` as the app sends its canvas,
+with its pen strokes.
 A letter counts as declined when the answer is no digit (the detector, the shape rules or a
 confidence below the threshold). Digits: the MNIST test set through the detector, as served
 (with TTA); for pen-drawn digits, the canvas benchmark's "declined" counts.
@@ -20,7 +21,7 @@ from collections import Counter
 
 import numpy as np
 
-from canvas_accuracy import STYLES, render
+from canvas_accuracy import STYLES, placed, render
 from digitrec import data, nondigit
 from digitrec.recognize import Recognizer
 
@@ -31,7 +32,7 @@ def declined_glyphs(recognizer: Recognizer, glyphs: dict[str, str]) -> tuple[dic
     read_as: Counter = Counter()
     for font, character, strokes in nondigit.glyph_strokes(glyphs):
         for index, style in enumerate(STYLES):
-            digit = recognizer.predict(render(strokes, style, index)).digit
+            digit = recognizer.predict(render(strokes, style, index), strokes=placed(strokes, style, index)).digit
             rates.setdefault(font, {}).setdefault(style.name, 0.0)
             rates[font][style.name] += (digit is None) / len(glyphs[font])
             if digit is not None:

@@ -44,6 +44,17 @@ def test_most_letters_are_declined_with_other_pens(recognizer, size, pen):
     assert len(read_as_digits) <= 1, read_as_digits  # measured: none or 1 of the 18 (R, with three pens)
 
 
+@pytest.mark.parametrize(("size", "pen"), [(320, 8), (600, 3), (200, 30), (320, 40)], ids=["fine", "stylus", "finger", "fat"])
+def test_letters_drawn_with_any_pen_are_declined_with_their_strokes(recognizer, size, pen):
+    """As the app reads its canvas: the strokes drawn afresh with the app's pen are declined as that pen's are."""
+    read_as_digits = []
+    for letter, strokes in LETTER_STROKES.items():
+        in_pixels = [size * np.array(stroke) for stroke in strokes]
+        if recognizer.predict(letter_canvas(letter, size, pen), strokes=in_pixels).digit is not None:
+            read_as_digits.append(letter)
+    assert read_as_digits == []
+
+
 def test_the_detector_keeps_mnist_digits(recognizer, mnist_test):
     """As served (with TTA), it calls 2 of the 10,000 MNIST test digits no digit."""
     scores = recognizer.not_digit_scores(mnist_test.images / 255.0, tta=True)
