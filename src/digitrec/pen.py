@@ -26,7 +26,6 @@ import platformdirs
 from digitrec import preprocess as preprocessing
 from digitrec import strokes as drawing
 from digitrec.files import write_bytes_atomically
-from digitrec.strokes import draw_strokes
 
 ENV_VAR = "DIGITREC_UNIPEN"
 SOURCES = ("syn", "apb", "app", "apa", "aga", "imp", "art")  # writer groups, largest first
@@ -100,7 +99,7 @@ def render_copies(strokes: list[np.ndarray], rng: np.random.Generator, copies: i
         size = float(rng.uniform(0.2, 0.85))
         pen = float(np.exp(rng.uniform(np.log(0.01), np.log(0.2)))) * size * canvas  # 1-20% of the drawing's size
         corner = None if rng.random() < 0.5 else int(rng.integers(4))
-        image = preprocessing.preprocess(draw_strokes(strokes, canvas, max(pen, 1.0), size, corner)).image
+        image = preprocessing.preprocess(drawing.draw_strokes(strokes, canvas, max(pen, 1.0), size, corner)).image
         if image is not None:
             seen.append(np.round(image * 255).astype(np.uint8))
     return seen

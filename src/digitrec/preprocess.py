@@ -464,7 +464,8 @@ def preprocess(source: ImageInput, strokes: Strokes | None = None) -> Preprocess
         return Preprocessed(image=None, box=None)
     top, bottom, left, right = crop_to_ink(ink_map.ink)
     crop = ink_map.ink[top:bottom, left:right]
-    strokes_on_ink = _strokes_on_ink(ink_map, checked_strokes(strokes))
+    paths = checked_strokes(strokes)
+    strokes_on_ink = _strokes_on_ink(ink_map, paths) if paths else []
     image = fit_and_centre(drawn_afresh(strokes_on_ink) if strokes_on_ink else crop)
     return Preprocessed(image=image, box=ink_map.box_in_input(top, bottom, left, right), ink=crop)
 

@@ -420,6 +420,7 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
         height, stroke = _digit_height(digits_ink), stroke_width(digits_ink)
     lengths = [np.count_nonzero(own) / (stroke * height) for own in own_ink]
     fat_pen = stroke / height > REFERENCE_PEN
+    redrawn = [fat_pen and on_ink(solid, points) >= ON_INK for points in strokes]  # see the candidates below
     columns = [np.flatnonzero(own.any(axis=0)) for own in own_ink]
     spans = [(int(c[0]), int(c[-1]) + 1) if len(c) else None for c in columns]  # each stroke's ink columns
     if fat_pen:  # a fat pen's ink shares columns that its strokes, drawn with the app's pen, do not
@@ -456,7 +457,7 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
                 # height, is) fills in what the strokes keep apart: such a run is read as a single digit
                 # is, its strokes drawn afresh with the app's pen, leaving out any stroke off the ink. A
                 # finer pen is left as drawn: thickened, two digits written into one another fuse.
-                run = [strokes[i] for i in range(first, last + 1) if fat_pen and on_ink(solid, strokes[i]) >= ON_INK]
+                run = [strokes[i] for i in range(first, last + 1) if redrawn[i]]
                 image = drawn_afresh(run) if run else part
                 candidates.append(_Candidate(first, last + 1, reader.add(image, box), box, length, penalty + side_by_side))
     digits = _read_best(candidates, reader.images, np.concatenate([[0.0], np.cumsum(lengths)]), score, _best_chain)
