@@ -86,7 +86,13 @@ def test_a_stroke_off_the_ink_is_left_out(recognizer):
 
 @pytest.mark.parametrize(
     ("strokes", "message"),
-    [([[1.0, 2.0, 3.0]], "stroke 0"), ([[(0, 0), (1, float("nan"))]], "not finite"), ([["a", "b"]], "stroke 0")],
+    [
+        ([[1.0, 2.0, 3.0]], "stroke 0"),
+        ([[(0, 0), (1, float("nan"))]], "not finite"),
+        ([["a", "b"]], "stroke 0"),
+        (5, "a list of strokes"),
+        ("0,0 1,1", "a list of strokes"),
+    ],
 )
 def test_bad_strokes_get_a_clear_error(recognizer, strokes, message):
     image, _ = _seven()

@@ -12,7 +12,7 @@ finger, a stylus and the app's pen are read alike.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -32,6 +32,8 @@ def checked_strokes(strokes: Strokes | None) -> list[np.ndarray]:
     """Each stroke as a (k, 2) float array, or a clear error for anything else."""
     if strokes is None:
         return []
+    if isinstance(strokes, str | bytes) or not isinstance(strokes, Iterable):
+        raise ValueError(f"strokes should be a list of strokes, each a list of (x, y) points; got {type(strokes).__name__}")
     paths = []
     for index, stroke in enumerate(strokes):
         try:
