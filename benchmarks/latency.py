@@ -12,13 +12,20 @@ each iteration, so background load hits them alike:
                  Recognizer.predict(array, tta=True, strokes=...): as the app's Draw page calls it,
                  the drawing's pen strokes read drawn afresh (see digitrec.strokes)
 
+The same calls are also timed on real pen-drawn digits, where the UNIPEN file is given (--unipen
+or $DIGITREC_UNIPEN): PEN_DIGITS digits of the writer groups the model did not train on, drawn
+on the same 280x280 canvas with the same pen, 70% of its height, centred. Their strokes have
+tens of points each, against the fixed set's few, and their shapes are less regular, so these
+rows are what a real drawing costs; the fixed set's rows are comparable with earlier runs.
+
 The model is loaded once, before timing (loading is not part of a prediction). Each timing is
 time.perf_counter around one call, after --warmup untimed iterations; the garbage collector
 stays on, as in the app. Results are in milliseconds: median, p90, p99, mean.
 
 Rerun (the shipped model, 1000 predictions of each kind):
 
-    .venv/bin/python benchmarks/latency.py --n 1000 --json artifacts/latency.json
+    DIGITREC_UNIPEN=../shared/unipen/unipen_digits_dev.npz \\
+        .venv/bin/python benchmarks/latency.py --n 1000 --json artifacts/latency.json
 """
 
 from __future__ import annotations
@@ -35,16 +42,23 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from canvas import VARIANTS, drawings, drawings_strokes
+from canvas import CANVAS, PEN, VARIANTS, drawings, drawings_strokes
 from digitrec.card import ModelError, default_model_path
+from digitrec.pen import ENV_VAR, load_pen_digits
 from digitrec.preprocess import preprocess
 from digitrec.recognize import Recognizer
+from digitrec.strokes import draw_on, fit_to_canvas
+
+PEN_DIGITS = 60  # real pen-drawn digits cycled through, 6 of each digit
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: digitrec.card.default_model_path())")
 parser.add_argument("--n", type=int, default=1000, help="timed predictions of each kind (default 1000)")
 parser.add_argument("--warmup", type=int, default=50, help="untimed iterations first (default 50)")
 parser.add_argument("--json", type=Path, default=None, help="also write the raw timings and summary here")
+parser.add_argument(
+    "--unipen", type=Path, default=os.environ.get(ENV_VAR) or None, help=f"UNIPEN file, for pen-drawn rows (default ${ENV_VAR})"
+)
 args = parser.parse_args()
 
 # -----------------------------------------------------------------------------
@@ -94,39 +108,69 @@ print()
 # -----------------------------------------------------------------------------
 # the inputs: canvas images as the app hands them over (uint8, 280x280x4)
 
-canvases = [(digit, np.asarray(image, dtype=np.uint8)) for digit, image in drawings()]
-assert all(a.shape == (280, 280, 4) and a.dtype == np.uint8 for _, a in canvases)
-# Every drawing must reach the network: an "empty" answer would time the early return.
-answers = []
-for digit, array in canvases:
-    prediction = recognizer.predict(array, tta=True)
-    assert prediction.status != "empty", f"drawing of a {digit} came out empty"
-    answers.append((digit, prediction.digit, prediction.confidence))
-print(f"inputs: {len(canvases)} drawings cycled; drawn -> read (confidence), tta=True:")
-print("  " + ", ".join(f"{d} -> {r if r is not None else '?'} ({c:.0%})" for d, r, c in answers))
+
+def pen_drawn(path: Path) -> list[tuple[int, np.ndarray, list[np.ndarray]]]:
+    """PEN_DIGITS held-out UNIPEN digits as (digit, canvas, strokes in its pixels), the same every run."""
+    data = load_pen_digits(path)
+    rng = np.random.default_rng(0)
+    held_out = data.sources != "syn"  # the writers the shipped model trained on
+    per_digit = [np.flatnonzero(held_out & (data.labels == digit)) for digit in range(10)]
+    chosen = [i for pool in per_digit for i in rng.choice(pool, PEN_DIGITS // 10, replace=False)]
+    out = []
+    for i in chosen:
+        strokes = fit_to_canvas(data.strokes[i], CANVAS, PEN, 0.7)
+        canvas = np.zeros((CANVAS, CANVAS, 4), dtype=np.uint8)
+        canvas[:, :, :3] = (20, 20, 30)
+        canvas[:, :, 3] = (draw_on((CANVAS, CANVAS), strokes, PEN) * 255).round().astype(np.uint8)
+        out.append((int(data.labels[i]), canvas, strokes))
+    return out
+
+
+pairs = zip(drawings(), drawings_strokes(), strict=True)
+sets = {"fixed": [(digit, np.asarray(image, dtype=np.uint8), drawn) for (digit, image), drawn in pairs]}
+if args.unipen:
+    sets["pen-drawn"] = pen_drawn(args.unipen)
+for name, inputs in sets.items():
+    assert all(a.shape == (280, 280, 4) and a.dtype == np.uint8 for _, a, _ in inputs)
+    # Every drawing must reach the network: an "empty" answer would time the early return.
+    answers = [(digit, recognizer.predict(array, tta=True, strokes=drawn)) for digit, array, drawn in inputs]
+    assert all(p.status != "empty" for _, p in answers), f"a {name} drawing came out empty"
+    print(f"inputs, {name}: {len(inputs)} drawings cycled; drawn -> read (confidence), tta=True, with strokes:")
+    print("  " + ", ".join(f"{d} -> {p.digit if p.digit is not None else '?'} ({p.confidence:.0%})" for d, p in answers[::5]))
+if not args.unipen:
+    print(f"(no pen-drawn rows: give --unipen or set ${ENV_VAR})")
 print()
 
 # -----------------------------------------------------------------------------
 # the measurement
 
-kinds = {
+calls = {
     "preprocess": lambda a, _: preprocess(a),
     "predict tta=False": lambda a, _: recognizer.predict(a, tta=False),
     "predict tta=True": lambda a, _: recognizer.predict(a, tta=True),
     "predict tta=True, with strokes": lambda a, strokes: recognizer.predict(a, tta=True, strokes=strokes),
 }
-strokes = drawings_strokes()
+kinds = {name: ("fixed", call) for name, call in calls.items()}
+if "pen-drawn" in sets:
+    kinds |= {f"pen-drawn: {name}": ("pen-drawn", calls[name]) for name in ("predict tta=True", "predict tta=True, with strokes")}
+
+
+def run_once(i: int, kind: str) -> None:
+    name, call = kinds[kind]
+    _, array, drawn = sets[name][i % len(sets[name])]
+    call(array, drawn)
+
+
 for i in range(args.warmup):
-    for call in kinds.values():
-        call(canvases[i % len(canvases)][1], strokes[i % len(canvases)])
+    for kind in kinds:
+        run_once(i, kind)
 
 timings: dict[str, list[float]] = {kind: [] for kind in kinds}
 t_start = time.perf_counter()
 for i in range(args.n):
-    array, drawn = canvases[i % len(canvases)][1], strokes[i % len(canvases)]
-    for kind, call in kinds.items():
+    for kind in kinds:
         t0 = time.perf_counter()
-        call(array, drawn)
+        run_once(i, kind)
         timings[kind].append((time.perf_counter() - t0) * 1000.0)
 elapsed = time.perf_counter() - t_start
 machine["load_average_at_end"] = load_average()
@@ -168,7 +212,8 @@ if args.json:
     result = {
         "benchmark": "latency",
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "settings": {"n": args.n, "warmup": args.warmup, "drawings": VARIANTS},  # raw_ms[k][i] used VARIANTS[i % len]
+        # raw_ms[kind][i] used drawing i % len of its set
+        "settings": {"n": args.n, "warmup": args.warmup, "drawings": VARIANTS, "unipen": args.unipen and str(args.unipen)},
         "machine": machine,
         "model": model,
         "summary_ms": summary,

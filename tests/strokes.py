@@ -27,6 +27,8 @@ DIGIT_STROKES: dict[int, list[list[tuple[float, float]]]] = {
     8: [_arc(0.5, 0.33, 0.15, 0.15, 90, 450, 24) + _arc(0.5, 0.65, 0.19, 0.17, -90, 270, 28)],
     9: [[*_arc(0.5, 0.36, 0.18, 0.17, 0, 360, 28), (0.68, 0.36), (0.62, 0.84)]],
 }
+# A 4 written open: its hook (down, then the bar) ends short of the stem, drawn after it.
+OPEN_FOUR: list[list[tuple[float, float]]] = [[(0.36, 0.18), (0.3, 0.56), (0.52, 0.56)], [(0.62, 0.18), (0.62, 0.84)]]
 
 
 def render(
@@ -51,12 +53,15 @@ def render(
     return image
 
 
-def number_strokes(digits: str, gap: float = 0.15, wave: float = 0.0) -> list[list[tuple[float, float]]]:
+def number_strokes(
+    digits: str, gap: float = 0.15, wave: float = 0.0, written: dict[int, list[list[tuple[float, float]]]] = DIGIT_STROKES
+) -> list[list[tuple[float, float]]]:
     """The strokes of several digits side by side, in units of the canvas height: `gap` between
-    the digits' boxes (negative: they overlap), `wave` moves every other digit up and down."""
+    the digits' boxes (negative: they overlap), `wave` moves every other digit up and down;
+    `written`: how each digit is written."""
     strokes, left = [], 0.1
     for i, char in enumerate(digits):
-        digit = DIGIT_STROKES[int(char)]
+        digit = written[int(char)]
         xs = [x for stroke in digit for x, _ in stroke]
         shift_x, shift_y = left - min(xs), wave * (1 if i % 2 else -1)
         strokes += [[(x + shift_x, y + shift_y) for x, y in stroke] for stroke in digit]

@@ -16,7 +16,7 @@ import pytest
 
 from digitrec.preprocess import read_ink
 from digitrec.segment import split_strokes
-from strokes import DIGIT_STROKES, DOT_STROKES, blob_strokes, number_strokes, photographed, render, scribble_strokes
+from strokes import DIGIT_STROKES, DOT_STROKES, OPEN_FOUR, blob_strokes, number_strokes, photographed, render, scribble_strokes
 
 CASES = {
     "2026 spaced": ("2026", {"gap": 0.2}),
@@ -202,6 +202,16 @@ def test_digits_drawn_with_a_fat_pen_are_read_from_their_strokes(recognizer, dig
     with the app's pen, and their columns taken from their strokes, they read right."""
     pen, gap = FAT_PEN[digits]
     image, strokes = _drawn(number_strokes(digits, gap=gap), len(digits), pen=pen)
+    assert recognizer.read_number(image, strokes=strokes).text == digits
+
+
+@pytest.mark.parametrize("pen", [12, 20, 36])
+@pytest.mark.parametrize("digits", ["4", "94", "2024"])
+def test_a_four_written_open_is_one_digit(recognizer, digits, pen):
+    """Its hook stands beside its stem, sharing few columns, as two digits' strokes do; but the
+    hook ends at the stem's middle, where neighbouring digits do not meet. Read as a 1 beside a
+    stray mark before ("94" as "91", "2024" as "2021")."""
+    image, strokes = _drawn(number_strokes(digits, written={**DIGIT_STROKES, 4: OPEN_FOUR}), len(digits), pen=pen)
     assert recognizer.read_number(image, strokes=strokes).text == digits
 
 

@@ -94,6 +94,10 @@ LOOP_TURN, ONE_WAY = 1.5 * np.pi, 0.8
 # digits, 344 turn back twice, 39 three times and none more (about nine times fewer with each turn: 5 leaves a
 # margin). Of the tests' zigzags, 87% of the strokes of 12 points turn back 5 times or more, all of 20 points.
 SCRIBBLE_TURNS, SHARP_TURN, TURN_STEP = 5, 2.0, 0.1
+# Two strokes drawn one after the other that stand side by side are one digit all the same where they meet: one
+# ends within MEETS digit heights of the other's path, in the middle half of the other's height. An open 4's hook
+# ends so, short of its stem; neighbouring digits meet at their tops and bottoms, or not at all.
+MEETS = 0.2
 
 Scorer = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) images -> (N, 10) probabilities
 Box = tuple[int, int, int, int]  # (top, bottom, left, right) of some ink
@@ -395,6 +399,25 @@ def _goes_round(points: np.ndarray, spacing: float) -> bool:
     return total >= LOOP_TURN and total >= ONE_WAY * float(np.abs(turns).sum())
 
 
+def _meet(before: np.ndarray, after: np.ndarray, height: float) -> bool:
+    """Whether one of two pen strokes drawn one after the other ends on the other's side, at its
+    middle (see MEETS)."""
+    for end, path in ((before[-1], after), (after[-1], before)):
+        top, bottom = path[:, 1].min(), path[:, 1].max()
+        if top + (bottom - top) / 4 <= end[1] <= bottom - (bottom - top) / 4 and _distance_to_path(end, path) <= MEETS * height:
+            return True
+    return False
+
+
+def _distance_to_path(point: np.ndarray, path: np.ndarray) -> float:
+    """A point's distance to a polyline."""
+    if len(path) == 1:
+        return float(np.hypot(*(point - path[0])))
+    start, step = path[:-1], np.diff(path, axis=0)
+    along = np.clip(((point - start) * step).sum(axis=1) / np.maximum((step**2).sum(axis=1), 1e-12), 0, 1)
+    return float(np.hypot(*(point - start - along[:, None] * step).T).min())
+
+
 def _scribbled(points: np.ndarray, height: float) -> bool:
     """Whether a pen stroke zigzags back and forth as no digit's does (a scribble, a colouring-in)."""
     return int((np.abs(_turns(points, TURN_STEP * height)) > SHARP_TURN).sum()) >= SCRIBBLE_TURNS
@@ -439,8 +462,10 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
                 break
             run_reach |= reaches[last]
             if last > first and span and spans[last]:
-                # One digit's strokes share columns (a 4's two, a 7 and its bar); two digits' stand side by side.
-                side_by_side += OVERLAP_PENALTY * max(0.0, SHARED_COLUMNS - _shared(span, spans[last]))
+                # One digit's strokes share columns (a 4's two, a 7 and its bar), or meet (an open 4's); two
+                # digits' stand side by side.
+                if not _meet(strokes[last - 1], strokes[last], height):
+                    side_by_side += OVERLAP_PENALTY * max(0.0, SHARED_COLUMNS - _shared(span, spans[last]))
                 span = (min(span[0], spans[last][0]), max(span[1], spans[last][1]))
             span = span or spans[last]
             part = np.where(run_reach, ink, 0.0)
