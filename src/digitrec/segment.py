@@ -98,6 +98,7 @@ SCRIBBLE_TURNS, SHARP_TURN, TURN_STEP = 5, 2.0, 0.1
 # ends within MEETS digit heights of the other's path, in the middle half of the other's height. An open 4's hook
 # ends so, short of its stem; neighbouring digits meet at their tops and bottoms, or not at all.
 MEETS = 0.2
+HEADING = 0.5  # ...and ends heading for it, within 60 degrees (a 6 ends beside a 9's stem, heading up its own loop)
 
 Scorer = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) images -> (N, 10) probabilities
 Box = tuple[int, int, int, int]  # (top, bottom, left, right) of some ink
@@ -400,22 +401,32 @@ def _goes_round(points: np.ndarray, spacing: float) -> bool:
 
 
 def _meet(before: np.ndarray, after: np.ndarray, height: float) -> bool:
-    """Whether one of two pen strokes drawn one after the other ends on the other's side, at its
-    middle (see MEETS)."""
-    for end, path in ((before[-1], after), (after[-1], before)):
+    """Whether one of two pen strokes drawn one after the other ends at the other's side, at its
+    middle, heading for it (see MEETS)."""
+    for stroke, path in ((before, after), (after, before)):
+        end = stroke[-1]
         top, bottom = path[:, 1].min(), path[:, 1].max()
-        if top + (bottom - top) / 4 <= end[1] <= bottom - (bottom - top) / 4 and _distance_to_path(end, path) <= MEETS * height:
+        if not top + (bottom - top) / 4 <= end[1] <= bottom - (bottom - top) / 4:
+            continue
+        if np.hypot(*(_nearest_on_path(end, path) - end)) > MEETS * height:
+            continue
+        # Heading for it: seen from a little way back along the stroke, the other lies ahead.
+        back = np.flatnonzero(np.hypot(*(stroke - end).T) >= MEETS * height / 2)
+        behind = stroke[back[-1]] if len(back) else stroke[0]
+        heading, to_path = end - behind, _nearest_on_path(behind, path) - behind
+        if heading @ to_path >= HEADING * np.hypot(*heading) * np.hypot(*to_path) > 0:
             return True
     return False
 
 
-def _distance_to_path(point: np.ndarray, path: np.ndarray) -> float:
-    """A point's distance to a polyline."""
+def _nearest_on_path(point: np.ndarray, path: np.ndarray) -> np.ndarray:
+    """The point of a polyline nearest to `point`."""
     if len(path) == 1:
-        return float(np.hypot(*(point - path[0])))
+        return path[0]
     start, step = path[:-1], np.diff(path, axis=0)
     along = np.clip(((point - start) * step).sum(axis=1) / np.maximum((step**2).sum(axis=1), 1e-12), 0, 1)
-    return float(np.hypot(*(point - start - along[:, None] * step).T).min())
+    nearest = start + along[:, None] * step
+    return nearest[np.hypot(*(nearest - point).T).argmin()]
 
 
 def _scribbled(points: np.ndarray, height: float) -> bool:
