@@ -27,6 +27,8 @@ DIGIT_STROKES: dict[int, list[list[tuple[float, float]]]] = {
     8: [_arc(0.5, 0.33, 0.15, 0.15, 90, 450, 24) + _arc(0.5, 0.65, 0.19, 0.17, -90, 270, 28)],
     9: [[*_arc(0.5, 0.36, 0.18, 0.17, 0, 360, 28), (0.68, 0.36), (0.62, 0.84)]],
 }
+# A one written stem first, then a long flat flag from its top: a seven's shape, told apart by the order.
+FLAGGED_ONE: list[list[tuple[float, float]]] = [[(0.55, 0.15), (0.47, 0.85)], [(0.55, 0.15), (0.22, 0.24)]]
 # A 4 written open: its hook (down, then the bar) ends short of the stem, drawn after it.
 OPEN_FOUR: list[list[tuple[float, float]]] = [[(0.36, 0.18), (0.3, 0.56), (0.52, 0.56)], [(0.62, 0.18), (0.62, 0.84)]]
 

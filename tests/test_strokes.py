@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitrec.strokes import draw_on, draw_strokes, fit_to_canvas
-from strokes import DIGIT_STROKES, render
+from digitrec.strokes import draw_on, draw_strokes, fit_to_canvas, flag_after_stem
+from strokes import DIGIT_STROKES, FLAGGED_ONE, number_strokes, render
 
 PENS = {"app-pen": (320, 20.0), "finger": (200, 30.0), "stylus": (600, 3.0), "big-canvas": (1400, 60.0)}
 
@@ -60,6 +60,45 @@ def test_a_finger_that_fills_in_loops_is_read_from_its_strokes(recognizer, pen_d
     assert (pen_digits.labels[index], pen_digits.sources[index]) == (digit, "apa")
     rgba, placed = canvas_drawing(pen_digits.strokes[index], *PENS["finger"])
     assert recognizer.predict(rgba, strokes=placed).digit == digit
+
+
+def test_a_one_written_stem_first_then_its_flag_is_a_one(recognizer):
+    """A long flat flag on a slanted stem is a seven's shape: the image alone reads 7. Drawn stem
+    first, then the flag from its top heading left, it is a one, alone and in a number."""
+    strokes = [280 * np.array(s) for s in FLAGGED_ONE]
+    image = np.asarray(render(FLAGGED_ONE, 280, 18))
+    assert recognizer.predict(image).digit == 7
+    assert recognizer.predict(image, strokes=strokes).digit == 1
+    number = number_strokes("2017", written={**DIGIT_STROKES, 1: FLAGGED_ONE})
+    image, strokes = render(number, size=(1200, 300), pen=12), [300 * np.array(s) for s in number]
+    assert recognizer.read_number(image).text == "2077"
+    assert recognizer.read_number(image, strokes=strokes).text == "2017"
+
+
+@pytest.mark.parametrize("index", [729, 746, 758, 754, 739])
+def test_the_validation_writers_flagged_ones_are_read_from_their_stroke_order(recognizer, pen_digits, index):
+    """Ones of the validation writers (apa), written stem first and flagged after: drawn with the
+    app's pen, the network reads each as a 7, image or strokes."""
+    assert (pen_digits.labels[index], pen_digits.sources[index]) == (1, "apa")
+    rgba, placed = canvas_drawing(pen_digits.strokes[index], *PENS["app-pen"])
+    assert recognizer.predict(rgba).digit == 7
+    assert recognizer.predict(rgba, strokes=placed).digit == 1
+
+
+SEVENS = {
+    "one stroke": DIGIT_STROKES[7],
+    "bar, then the stem": [[(0.28, 0.2), (0.72, 0.2)], [(0.72, 0.2), (0.45, 0.84)]],
+    "crossed": [*DIGIT_STROKES[7], [(0.4, 0.52), (0.66, 0.52)]],
+    "crossed, bar and stem apart": [[(0.28, 0.2), (0.72, 0.2)], [(0.72, 0.2), (0.45, 0.84)], [(0.4, 0.52), (0.66, 0.52)]],
+}
+
+
+@pytest.mark.parametrize("strokes", [*DIGIT_STROKES.values(), *SEVENS.values()], ids=[*map(str, DIGIT_STROKES), *SEVENS])
+def test_only_a_one_is_written_stem_first_then_a_flag(strokes):
+    assert flag_after_stem([np.array(s) for s in FLAGGED_ONE])
+    assert not flag_after_stem([np.array(s) for s in strokes])
+    flag_first = [list(reversed(FLAGGED_ONE[1])), FLAGGED_ONE[0]]  # the usual order: the flag, then down the stem
+    assert not flag_after_stem([np.array(s) for s in flag_first])
 
 
 def _seven() -> tuple[np.ndarray, list[np.ndarray]]:

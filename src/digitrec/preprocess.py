@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
-from digitrec.strokes import ON_INK, Strokes, checked_strokes, cover, draw_with_reference_pen, on_ink, reach
+from digitrec.strokes import ON_INK, Strokes, checked_strokes, cover, draw_with_reference_pen, flag_after_stem, on_ink, reach
 
 MAX_FILE_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # beyond this an "image" is a decompression bomb, not a drawing
@@ -55,6 +55,7 @@ class Preprocessed:
     image: np.ndarray | None  # (28, 28) float32 in [0, 1], white on black; None when nothing is drawn
     box: tuple[int, int, int, int] | None  # (left, top, right, bottom) of the ink in the input image
     ink: np.ndarray | None = None  # the ink map cropped to the ink, for digitrec.shape's checks; None: not checked
+    flagged_one: bool = False  # its strokes are a one's stem, then its flag (digitrec.strokes.flag_after_stem)
 
 
 def _open_pil(source: str | os.PathLike | bytes) -> Image.Image:
@@ -467,7 +468,8 @@ def preprocess(source: ImageInput, strokes: Strokes | None = None) -> Preprocess
     paths = checked_strokes(strokes)
     strokes_on_ink = _strokes_on_ink(ink_map, paths) if paths else []
     image = fit_and_centre(drawn_afresh(strokes_on_ink) if strokes_on_ink else crop)
-    return Preprocessed(image=image, box=ink_map.box_in_input(top, bottom, left, right), ink=crop)
+    flagged_one = bool(strokes_on_ink) and flag_after_stem(strokes_on_ink)
+    return Preprocessed(image=image, box=ink_map.box_in_input(top, bottom, left, right), ink=crop, flagged_one=flagged_one)
 
 
 def _strokes_on_ink(ink_map: InkMap, strokes: list[np.ndarray]) -> list[np.ndarray]:

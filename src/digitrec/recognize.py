@@ -17,6 +17,7 @@ from digitrec.shape import not_a_digit, not_a_number, pieces_side_by_side
 from digitrec.strokes import Strokes
 
 DEFAULT_THRESHOLD = 0.5  # below this confidence the recognizer declines (digit None)
+ONE_FOR_SEVEN = [0, 7, 2, 3, 4, 5, 6, 1, 8, 9]  # the probabilities of 1 and 7 swapped
 NOT_DIGIT_OUTPUT = "not_digit"  # the not-a-digit detector's output, in a model that has one (see digitrec.nondigit)
 
 # Test-time augmentation: the image itself and four slight variations (degrees, scale).
@@ -214,6 +215,10 @@ class Recognizer:
         else:
             per_version, not_digit = self._run(image[None])
             probabilities = per_version[0]
+        if prepared.flagged_one and probabilities[7] > probabilities[1]:
+            # Written stem first, then a flag from its top: a one, though its shape reads as a seven.
+            probabilities = probabilities[ONE_FOR_SEVEN]
+            votes = [1 if vote == 7 else 7 if vote == 1 else vote for vote in votes]
         order = np.argsort(probabilities)[::-1]
         confidence = float(probabilities[order[0]])
         # A dot, a line, a blob, a scribble or a letter gets a confident digit from the network all

@@ -48,7 +48,7 @@ from digitrec.preprocess import (
     fit_and_centre,
     stroke_width,
 )
-from digitrec.strokes import ON_INK, REFERENCE_PEN, Strokes, checked_strokes, cover, on_ink, reach
+from digitrec.strokes import ON_INK, REFERENCE_PEN, Strokes, checked_strokes, cover, flag_after_stem, on_ink, reach
 
 # Lengths below are in digit heights: the typical height of this drawing's digits; stroke
 # lengths are the ink's area over the pen's width, in digit heights.
@@ -112,6 +112,7 @@ class _Candidate:
     box: Box  # of its ink
     length: float  # of pen stroke it holds, in digit heights
     penalty: float  # against it whatever it reads as: its shape, and the ink its right boundary cuts
+    flagged_one: bool = False  # its strokes are a one's stem, then its flag
 
 
 def _digit_height(solid: np.ndarray) -> float:
@@ -353,6 +354,7 @@ class SplitDigit(NamedTuple):
     image: np.ndarray  # (28, 28) MNIST-style
     box: Box  # in the ink map
     probabilities: np.ndarray  # (10,): what `score` made of it
+    flagged_one: bool = False  # its strokes are a one's stem, then its flag
 
 
 def _read_best(
@@ -363,7 +365,7 @@ def _read_best(
         return []
     readings = score(np.stack(images))
     chosen = choose(candidates, left_of, _score(candidates, readings[[c.reading for c in candidates]]))
-    return [SplitDigit(images[c.reading], c.box, readings[c.reading]) for c in chosen]
+    return [SplitDigit(images[c.reading], c.box, readings[c.reading], c.flagged_one) for c in chosen]
 
 
 def split_digits(ink: np.ndarray, score: Scorer) -> list[SplitDigit]:
@@ -495,7 +497,9 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
                 # finer pen is left as drawn: thickened, two digits written into one another fuse.
                 run = [strokes[i] for i in range(first, last + 1) if redrawn[i]]
                 image = drawn_afresh(run) if run else part
-                candidates.append(_Candidate(first, last + 1, reader.add(image, box), box, length, penalty + side_by_side))
+                reading = reader.add(image, box)
+                flagged = flag_after_stem(strokes[first : last + 1])
+                candidates.append(_Candidate(first, last + 1, reading, box, length, penalty + side_by_side, flagged))
     digits = _read_best(candidates, reader.images, np.concatenate([[0.0], np.cumsum(lengths)]), score, _best_chain)
     return sorted(digits, key=lambda d: d.box[2] + d.box[3])  # by the ink's middle: left to right, whatever was drawn first
 
@@ -515,4 +519,4 @@ def segment_number(ink_map: InkMap, score: Scorer, strokes: Strokes | None = Non
         digits = split_strokes(ink_map.ink, [points / to_ink_map for points in paths], score)
     if digits is None:
         digits = split_digits(ink_map.ink, score)
-    return [Preprocessed(image=d.image, box=ink_map.box_in_input(*d.box)) for d in digits]
+    return [Preprocessed(image=d.image, box=ink_map.box_in_input(*d.box), flagged_one=d.flagged_one) for d in digits]

@@ -26,6 +26,12 @@ ON_INK = 0.9  # a stroke with less of its path on the ink is not this image's (s
 # Drawn afresh, a digit's strokes are drawn with the pen of the app's Draw page as shipped, the
 # style read best on the canvas benchmark: 20 px on a 320 px canvas, the digit 70% of it.
 REFERENCE_PEN = 20 / (0.7 * 320)  # of the digit's longer side
+# A one written stem first and its flag after, from the stem's top heading left: drawn, it is a seven's shape (a
+# long flag, a slanted stem), and the order of the strokes tells them apart. The stem: at least STEM_HEIGHT of the
+# digit's height, leaning by at most STEM_LEAN of its height; the flag begins within FLAG_START of the digit's
+# height from the stem's top and stays in the upper half. Of the UNIPEN writers syn and apa, 24 of 566 ones are
+# written so, and none of 476 sevens (nor any other digit).
+STEM_HEIGHT, STEM_LEAN, FLAG_START = 0.6, 0.5, 0.2
 
 
 def checked_strokes(strokes: Strokes | None) -> list[np.ndarray]:
@@ -101,6 +107,22 @@ def draw_with_reference_pen(strokes: list[np.ndarray], longer_side: int) -> np.n
     pen = REFERENCE_PEN * longer_side
     width, height = np.ceil(extent * scale + 2 * pen).astype(int)
     return draw_on((int(height), int(width)), [(stroke - low) * scale + pen for stroke in strokes], pen)
+
+
+def flag_after_stem(strokes: list[np.ndarray]) -> bool:
+    """Whether a digit's strokes are a one's stem and then its flag (see STEM_HEIGHT)."""
+    everything = np.concatenate(strokes)
+    top, height = float(everything[:, 1].min()), max(float(np.ptp(everything[:, 1])), 1e-9)
+    for index, stem in enumerate(strokes[:-1]):
+        rise, lean = np.ptp(stem[:, 1]), np.ptp(stem[:, 0])
+        if rise < STEM_HEIGHT * height or lean > STEM_LEAN * rise:
+            continue
+        stem_top = stem[stem[:, 1].argmin()]
+        for flag in strokes[index + 1 :]:
+            begins_at_top = np.hypot(*(flag[0] - stem_top)) <= FLAG_START * height
+            if begins_at_top and flag[-1, 0] < flag[0, 0] and flag[:, 1].max() <= top + height / 2:
+                return True
+    return False
 
 
 def reach(shape: tuple[int, int], points: np.ndarray, stroke: float) -> np.ndarray:
