@@ -8,7 +8,7 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from strokes import DIGIT_STROKES, number_strokes
+from strokes import DIGIT_STROKES, FLAGGED_ONE, number_strokes
 
 from .canvas_helpers import (
     answer_locator,
@@ -22,7 +22,7 @@ from .canvas_helpers import (
     wait_for_answer,
     wait_for_empty,
 )
-from .page_helpers import press_on_slider
+from .page_helpers import press_on_slider, wait_for_history
 
 # Counts the pointer events the canvas receives, by pointer type, in window.__digitrecPointers.
 _COUNT_POINTERS_JS = """
@@ -79,6 +79,20 @@ def test_a_digit_drawn_with_the_widest_pen_is_read_from_its_strokes(page: Page):
     assert_no_exception(page)
     screenshot(page, "desktop-widest-pen-4")
     assert answer == "4", f"drew a 4 with the widest pen, the app reads {answer!r}.\nPage:\n{page_text(page)}"
+
+
+def test_a_one_written_stem_first_then_its_flag_is_a_one(page: Page):
+    """A long flat flag on a slanted stem is a seven's shape (the image alone reads 7); the page
+    passes its strokes in the order drawn, the stem first, and reads a 1."""
+    find_canvas(page)
+    wait_for_empty(page)
+    draw_strokes(page, FLAGGED_ONE[:1])
+    wait_for_history(page, 1)  # every reading is listed: the stem alone, then the stem and its flag
+    draw_strokes(page, FLAGGED_ONE[1:])
+    newest = wait_for_history(page, 2)[0]
+    answer = wait_for_answer(page)
+    assert_no_exception(page)
+    assert newest["answer"] == answer == "1", f"drew a flagged 1, the app reads {answer!r}.\nPage:\n{page_text(page)}"
 
 
 def test_a_number_drawn_where_one_digit_is_asked_for_is_several_digits(page: Page):
