@@ -218,7 +218,7 @@ class Recognizer:
         if prepared.flagged_one and probabilities[7] > probabilities[1]:
             # Written stem first, then a flag from its top: a one, though its shape reads as a seven.
             probabilities = probabilities[ONE_FOR_SEVEN]
-            votes = [1 if vote == 7 else 7 if vote == 1 else vote for vote in votes]
+            votes = [1 if vote == 7 else vote for vote in votes]
         order = np.argsort(probabilities)[::-1]
         confidence = float(probabilities[order[0]])
         # A dot, a line, a blob, a scribble or a letter gets a confident digit from the network all
