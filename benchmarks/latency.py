@@ -43,13 +43,15 @@ import numpy as np
 import onnxruntime as ort
 
 from canvas import CANVAS, PEN, VARIANTS, drawings, drawings_strokes
+from canvas_accuracy import TRANSPARENT, Style, placed, render
 from digitrec.card import ModelError, default_model_path
 from digitrec.pen import ENV_VAR, load_pen_digits
 from digitrec.preprocess import preprocess
 from digitrec.recognize import Recognizer
-from digitrec.strokes import draw_on, fit_to_canvas
 
 PEN_DIGITS = 60  # real pen-drawn digits cycled through, 6 of each digit
+# The pen-drawn digits' canvas: the fixed set's (canvas.py), the digit 70% of it, centred.
+PEN_DRAWN = Style("pen-drawn", "the fixed set's canvas and pen", CANVAS, PEN, (20, 20, 30), TRANSPARENT, 0.7, "centre")
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: digitrec.card.default_model_path())")
@@ -116,14 +118,7 @@ def pen_drawn(path: Path) -> list[tuple[int, np.ndarray, list[np.ndarray]]]:
     held_out = data.sources != "syn"  # the writers the shipped model trained on
     per_digit = [np.flatnonzero(held_out & (data.labels == digit)) for digit in range(10)]
     chosen = [i for pool in per_digit for i in rng.choice(pool, PEN_DIGITS // 10, replace=False)]
-    out = []
-    for i in chosen:
-        strokes = fit_to_canvas(data.strokes[i], CANVAS, PEN, 0.7)
-        canvas = np.zeros((CANVAS, CANVAS, 4), dtype=np.uint8)
-        canvas[:, :, :3] = (20, 20, 30)
-        canvas[:, :, 3] = (draw_on((CANVAS, CANVAS), strokes, PEN) * 255).round().astype(np.uint8)
-        out.append((int(data.labels[i]), canvas, strokes))
-    return out
+    return [(int(data.labels[i]), render(data.strokes[i], PEN_DRAWN, 0), placed(data.strokes[i], PEN_DRAWN, 0)) for i in chosen]
 
 
 pairs = zip(drawings(), drawings_strokes(), strict=True)

@@ -30,6 +30,7 @@ each candidate is read as a single digit with strokes is, its strokes drawn afre
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -465,6 +466,7 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
             (int(points[:, 0].min() - half), int(np.ceil(points[:, 0].max() + half))) if span else None
             for points, span in zip(strokes, spans, strict=True)
         ]
+    meets_previous = [False] + [_meet(before, after, height) for before, after in itertools.pairwise(strokes)]
     candidates: list[_Candidate] = []
     reader = _Reader(redraw=True)  # whole strokes, no cut pieces: each candidate is read as a single digit is
     for first in range(len(strokes)):
@@ -477,7 +479,7 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
             if last > first and span and spans[last]:
                 # One digit's strokes share columns (a 4's two, a 7 and its bar), or meet (an open 4's); two
                 # digits' stand side by side.
-                if not _meet(strokes[last - 1], strokes[last], height):
+                if not meets_previous[last]:
                     side_by_side += OVERLAP_PENALTY * max(0.0, SHARED_COLUMNS - _shared(span, spans[last]))
                 span = (min(span[0], spans[last][0]), max(span[1], spans[last][1]))
             span = span or spans[last]
