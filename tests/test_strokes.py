@@ -77,7 +77,7 @@ def test_a_one_written_stem_first_then_its_flag_is_a_one(recognizer):
     assert recognizer.read_number(image, strokes=strokes).text == "2017"
 
 
-@pytest.mark.parametrize("index", [729, 746, 758, 754, 739])
+@pytest.mark.parametrize("index", [729, 746, 758, 754, 739, 709, 719])
 def test_the_validation_writers_flagged_ones_are_read_from_their_stroke_order(recognizer, pen_digits, index):
     """Ones of the validation writers (apa), written stem first and flagged after: drawn with the
     app's pen, the network reads each as a 7, image or strokes."""
@@ -92,6 +92,8 @@ SEVENS = {
     "bar, then the stem": [[(0.28, 0.2), (0.72, 0.2)], [(0.72, 0.2), (0.45, 0.84)]],
     "crossed": [*DIGIT_STROKES[7], [(0.4, 0.52), (0.66, 0.52)]],
     "crossed, bar and stem apart": [[(0.28, 0.2), (0.72, 0.2)], [(0.72, 0.2), (0.45, 0.84)], [(0.4, 0.52), (0.66, 0.52)]],
+    # after a steep stem, a stroke heading left in the upper half: only where it begins tells it from a flag
+    "crossed leftward, bar apart": [[(0.28, 0.2), (0.72, 0.2)], [(0.72, 0.2), (0.45, 0.84)], [(0.66, 0.52), (0.4, 0.52)]],
 }
 
 
