@@ -7,6 +7,7 @@ import io
 import shutil
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -83,6 +84,14 @@ def test_blank_canvas_is_nothing_drawn(recognizer, background):
     assert prediction.digit is None
     assert prediction.status == "empty"
     assert prediction.confidence == 0.0 and prediction.top3 == []
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 500), (500, 1)])
+def test_an_image_one_pixel_wide_is_nothing_drawn_without_warnings(recognizer, shape):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "Mean of empty slice" reached the caller
+        assert recognizer.predict(np.zeros(shape, dtype=np.uint8)).status == "empty"
+        assert recognizer.read_number(np.zeros(shape, dtype=np.uint8)).text == ""
 
 
 def test_a_speck_of_dust_is_still_nothing_drawn(recognizer):

@@ -4,6 +4,8 @@ image's are not used. Real pen-drawn digits come from $DIGITREC_UNIPEN (CI: ../s
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -115,6 +117,16 @@ def test_strokes_of_another_drawing_are_not_used(recognizer):
     alone, given = recognizer.predict(image), recognizer.predict(image, strokes=one)
     assert given.digit == alone.digit == 7
     assert np.array_equal(given.image, alone.image)
+
+
+def test_strokes_far_off_the_image_are_not_used(recognizer):
+    image, _ = _seven()
+    far = [np.array([[1e30, 1e30], [2e30, 3.0]])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "invalid value encountered in cast" reached the caller
+        given = recognizer.predict(image, strokes=far)
+        assert recognizer.read_number(image, strokes=far).text == "7"
+    assert np.array_equal(given.image, recognizer.predict(image).image)
 
 
 def test_a_stroke_off_the_ink_is_left_out(recognizer):

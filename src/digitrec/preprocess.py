@@ -186,7 +186,8 @@ def ink_contrast(array: np.ndarray) -> np.ndarray:
     background = float(np.median(sample))
     # A photo's grain, from neighbouring pixels' differences: blind to a smooth change of light,
     # and zero on a canvas, which is left exactly as it is.
-    grain = float(np.median(np.abs(np.diff(sample, axis=1)))) / 0.954  # a Gaussian's sigma
+    steps = np.abs(np.diff(sample, axis=1 if sample.shape[1] > 1 else 0))  # a one-pixel-wide image: down it
+    grain = float(np.median(steps)) / 0.954 if steps.size else 0.0  # a Gaussian's sigma
     if _evenly_lit(sample, grain):
         contrast = np.abs(luminance - background).astype(np.float32)
     else:

@@ -143,7 +143,7 @@ def cover(solid: np.ndarray, reaches: list[np.ndarray]) -> bool:
 
 def on_ink(solid: np.ndarray, points: np.ndarray) -> float:
     """The share of a stroke's points that lie on the ink."""
-    cells = np.round(points).astype(np.int64)
+    cells = np.round(points.clip(-1, max(solid.shape))).astype(np.int64)  # far off is off, and fits in int64
     inside = (cells[:, 0] >= 0) & (cells[:, 0] < solid.shape[1]) & (cells[:, 1] >= 0) & (cells[:, 1] < solid.shape[0])
     hits = solid[cells[inside, 1], cells[inside, 0]]
     return float(np.count_nonzero(hits)) / len(points)
