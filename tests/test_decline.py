@@ -32,6 +32,9 @@ MARKS = {
     "tilted line": ([[(0.08, 0.4), (0.92, 0.6)]], "a line"),
     "short dash": ([[(0.35, 0.5), (0.65, 0.5)]], "a line"),
     "coloured-in blob": (blob_strokes(), "a dot or a blob"),
+    # As wide again as it is tall: the network reads it as a 0 (99%), and its thinnest way across is
+    # one pen stroke (the widest disc inside it), as a line's is, but it is no line.
+    "coloured-in band lying down": (blob_strokes(0.15, 0.3, 0.85, 0.7), "a dot or a blob"),
     **{f"scribble {seed}": (scribble_strokes(seed), "a scribble") for seed in range(4)},
 }
 
@@ -65,6 +68,32 @@ def test_marks_are_declined_with_a_thin_or_fat_pen(recognizer, mark, pen_width):
 def test_a_scribble_with_a_stylus_on_a_big_canvas_is_declined(recognizer):
     prediction = recognizer.predict(app_canvas(scribble_strokes(7), size=600, pen_width=3))
     assert prediction.digit is None and prediction.status == "not a digit"
+
+
+def _in_pixels(strokes: list[list[tuple[float, float]]], size: int = 320) -> list[np.ndarray]:
+    return [np.array(stroke) * size for stroke in strokes]
+
+
+@pytest.mark.parametrize("box", [(0.1, 0.1, 0.9, 0.9), (0.05, 0.2, 0.95, 0.8)], ids=["square", "wide"])
+def test_a_canvas_coloured_in_over_most_of_it_is_a_blob(recognizer, box):
+    """Ink over most of the canvas is the median level: from the image alone the margins are the
+    ink, and it read "nothing drawn" (square) or, in Number mode, "53" (wide). Its strokes say
+    which level is ink."""
+    strokes = blob_strokes(*box)
+    canvas, pixels = app_canvas(strokes), _in_pixels(strokes)
+    assert recognizer.predict(canvas, strokes=pixels).status == "not a digit"
+    assert recognizer.read_number(canvas, strokes=pixels).not_a_number == "a dot or a blob"
+
+
+def test_stale_strokes_do_not_make_the_background_ink(recognizer):
+    """A band coloured in along the bottom, strokes along the top: the level farthest from the
+    strokes is the band's, and the strokes lie on what that calls ink, but do not cover it (it is
+    most of the canvas): the image is read as it is without them."""
+    canvas = app_canvas(blob_strokes(0.0, 0.88, 1.0, 1.0), pen_width=25)
+    stale = [np.stack([np.linspace(10.0, 310.0, 30), np.full(30, 10.0)], axis=1)]
+    alone = recognizer.predict(canvas)
+    assert alone.status == "not a digit" and alone.box[1] > 250
+    assert recognizer.predict(canvas, strokes=stale).box == alone.box
 
 
 TALL_THIN_ONE = [[(0.5, 0.1), (0.5, 0.9)]]

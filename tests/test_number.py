@@ -296,6 +296,7 @@ def test_a_scribble_beside_a_number_leaves_the_number(recognizer):
         ([[(0.1, 0.5), (2.3, 0.5)]], "a line"),
         ([[(0.2, 0.6), (1.6, 0.3)]], "a line"),
         (blob_strokes(), "a dot or a blob"),
+        (blob_strokes(1.0, 0.3, 2.0, 0.7), "a dot or a blob"),  # coloured in, lying on its side: was a 0
     ],
 )
 def test_a_dot_a_line_or_a_blob_is_no_number(recognizer, strokes, plainly):

@@ -19,7 +19,17 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
-from digitrec.strokes import ON_INK, Strokes, checked_strokes, cover, draw_with_reference_pen, flag_after_stem, on_ink, reach
+from digitrec.strokes import (
+    ON_INK,
+    Strokes,
+    checked_strokes,
+    cover,
+    draw_on,
+    draw_with_reference_pen,
+    flag_after_stem,
+    on_ink,
+    reach,
+)
 
 MAX_FILE_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # beyond this an "image" is a decompression bomb, not a drawing
@@ -161,34 +171,44 @@ def shrink(ink: np.ndarray, longest: int = WORKING_SIZE) -> np.ndarray:
     return np.asarray(Image.fromarray(ink).resize(size, Image.Resampling.BOX))
 
 
-def ink_contrast(array: np.ndarray) -> np.ndarray:
+def _luminance(array: np.ndarray) -> np.ndarray | None:
+    """The image's grey level, transparency composited onto a background that contrasts with the
+    ink's own colour (a black pen on a transparent canvas is drawn on white, a white one on
+    black); None when it is transparent all over."""
+    if array.ndim == 2:
+        return array
+    luminance = array[:, :, :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    if array.shape[2] == 4 and array[:, :, 3].min() < 1:
+        alpha = array[:, :, 3]
+        if alpha.max() <= 0:
+            return None
+        ink_level = float((luminance * alpha).sum() / alpha.sum())
+        backdrop = 1.0 if ink_level < 0.5 else 0.0
+        luminance = luminance * alpha + backdrop * (1 - alpha)
+    return luminance
+
+
+def ink_contrast(array: np.ndarray, background_at: np.ndarray | None = None) -> np.ndarray:
     """How much each pixel differs from the background, in [0, 1], whatever the polarity.
 
-    Transparency is composited onto a background that contrasts with the ink's own colour
-    (a black pen on a transparent canvas is drawn on white, a white one on black), and the
-    background level is the median, since a drawing covers far less than half the canvas; in a
-    photo of paper lit unevenly, a level that varies smoothly over the page. A photo's grain is
-    not ink, and a faint drawing is stretched to full contrast.
+    The background level is the median, since a drawing covers far less than half the canvas; in
+    a photo of paper lit unevenly, a level that varies smoothly over the page. Where some pixels
+    are known to be background (`background_at`: those farthest from the pen's strokes), it is
+    their level, however much of the canvas the drawing covers. A photo's grain is not ink, and
+    a faint drawing is stretched to full contrast.
     """
-    if array.ndim == 2:
-        luminance = array
-    else:
-        luminance = array[:, :, :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        if array.shape[2] == 4 and array[:, :, 3].min() < 1:
-            alpha = array[:, :, 3]
-            if alpha.max() <= 0:
-                return np.zeros_like(alpha)
-            ink_level = float((luminance * alpha).sum() / alpha.sum())
-            backdrop = 1.0 if ink_level < 0.5 else 0.0
-            luminance = luminance * alpha + backdrop * (1 - alpha)
+    luminance = _luminance(array)
+    if luminance is None:
+        return np.zeros(array.shape[:2], dtype=np.float32)
     step = max(1, min(luminance.shape) // 64)  # a sample of ~4,000 pixels is enough for the median
     sample = luminance[::step, ::step]
-    background = float(np.median(sample))
+    known = background_at is not None
+    background = float(np.median(luminance[background_at] if known else sample))
     # A photo's grain, from neighbouring pixels' differences: blind to a smooth change of light,
     # and zero on a canvas, which is left exactly as it is.
     steps = np.abs(np.diff(sample, axis=1 if sample.shape[1] > 1 else 0))  # a one-pixel-wide image: down it
     grain = float(np.median(steps)) / 0.954 if steps.size else 0.0  # a Gaussian's sigma
-    if _evenly_lit(sample, grain):
+    if known or _evenly_lit(sample, grain):  # strokes are known on a canvas, which no lamp lights
         contrast = np.abs(luminance - background).astype(np.float32)
     else:
         contrast = _contrast_to_local_background(luminance, sample, background)
@@ -436,14 +456,41 @@ class InkMap:
         )
 
 
-def read_ink(source: ImageInput) -> InkMap | None:
-    """Any accepted image -> its ink map; None when nothing is drawn."""
+def read_ink(source: ImageInput, strokes: Strokes | None = None) -> InkMap | None:
+    """Any accepted image -> its ink map; None when nothing is drawn.
+
+    `strokes` (in the image's pixels), where known, settle which level is ink when the drawing
+    covers most of the canvas (coloured in): the median level is then the ink's, and the
+    strokes fall on what it calls background. The background is then the level farthest from
+    the strokes, if the strokes lie on the ink that gives and cover it."""
     array = to_array(source)
-    height, width = array.shape[:2]
-    ink = shrink(ink_contrast(array))
+    contrast = ink_contrast(array)
+    paths = checked_strokes(strokes)
+    if paths and on_ink(contrast > INK_THRESHOLD, np.concatenate(paths)) < ON_INK:
+        coloured_in = _ink_map(ink_contrast(array, background_at=_farthest_from(paths, contrast.shape)))
+        if coloured_in is not None and _strokes_on_ink(coloured_in, paths):
+            return coloured_in
+    return _ink_map(contrast)
+
+
+def _ink_map(contrast: np.ndarray) -> InkMap | None:
+    height, width = contrast.shape
+    ink = shrink(contrast)
     scale_x, scale_y = width / ink.shape[1], height / ink.shape[0]
     ink = _keep_digit_ink(_without_halftone(ink))
     return None if ink is None else InkMap(ink, scale_x, scale_y)
+
+
+def _farthest_from(strokes: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    """The tenth of the image farthest from the strokes' paths (measured at the working size):
+    background, if any of it is."""
+    scale = min(1.0, WORKING_SIZE / max(shape))
+    small = (max(1, round(shape[0] * scale)), max(1, round(shape[1] * scale)))
+    beyond = 2 * max(small)  # far off the image is as good as anywhere off it
+    paths = draw_on(small, [(points * scale).clip(-beyond, beyond) for points in strokes], pen=1.0) > 0
+    distance = cv2.distanceTransform((~paths).astype(np.uint8), cv2.DIST_L2, 3)
+    farthest = (distance >= np.quantile(distance, 0.9)).astype(np.uint8)
+    return cv2.resize(farthest, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
 
 
 def crop_to_ink(ink: np.ndarray) -> tuple[int, int, int, int]:
@@ -461,12 +508,12 @@ def preprocess(source: ImageInput, strokes: Strokes | None = None) -> Preprocess
     app's pen (`digitrec.strokes.draw_with_reference_pen`), not the image: a fat pen fills in an
     8's loops, which no thinning opens again, while its strokes still go round them. Strokes that
     do not match the image's ink are not used, and the image is read alone."""
-    ink_map = read_ink(source)
+    paths = checked_strokes(strokes)
+    ink_map = read_ink(source, paths)
     if ink_map is None:
         return Preprocessed(image=None, box=None)
     top, bottom, left, right = crop_to_ink(ink_map.ink)
     crop = ink_map.ink[top:bottom, left:right]
-    paths = checked_strokes(strokes)
     strokes_on_ink = _strokes_on_ink(ink_map, paths) if paths else []
     image = fit_and_centre(drawn_afresh(strokes_on_ink) if strokes_on_ink else crop)
     flagged_one = bool(strokes_on_ink) and flag_after_stem(strokes_on_ink)

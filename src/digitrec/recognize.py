@@ -189,7 +189,7 @@ class Recognizer:
         image's pixels, where they are known (a canvas knows them): digits that touch or overlap
         are then kept apart by who drew which ink, not by where the ink thins."""
         use_tta = self.tta if tta is None else tta
-        ink_map = read_ink(source)
+        ink_map = read_ink(source, strokes)
         if ink_map is None:
             return NumberReading([])
         top, bottom, left, right = crop_to_ink(ink_map.ink)
