@@ -8,7 +8,7 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from strokes import DIGIT_STROKES, FLAGGED_ONE, number_strokes
+from strokes import DIGIT_STROKES, FLAGGED_ONE, blob_strokes, number_strokes
 
 from .canvas_helpers import (
     answer_locator,
@@ -93,6 +93,19 @@ def test_a_one_written_stem_first_then_its_flag_is_a_one(page: Page):
     answer = wait_for_answer(page)
     assert_no_exception(page)
     assert newest["answer"] == answer == "1", f"drew a flagged 1, the app reads {answer!r}.\nPage:\n{page_text(page)}"
+
+
+def test_a_canvas_coloured_in_is_not_a_digit(page: Page):
+    """Ink over most of the canvas is the commoner level: read from the image alone the margins
+    were the ink and the page said nothing was drawn. Its strokes say which is ink."""
+    find_canvas(page)
+    wait_for_empty(page)
+    assert press_on_slider(page, "Pen width", "End") == 40
+    draw_strokes(page, blob_strokes(0.1, 0.1, 0.9, 0.9, step=0.08))
+    answer = wait_for_answer(page)
+    assert_no_exception(page)
+    screenshot(page, "desktop-coloured-in")
+    assert answer == "Not a digit", f"coloured the canvas in, the app reads {answer!r}.\nPage:\n{page_text(page)}"
 
 
 def test_a_number_drawn_where_one_digit_is_asked_for_is_several_digits(page: Page):
