@@ -474,6 +474,7 @@ def read_ink(source: ImageInput, strokes: Strokes | None = None) -> InkMap | Non
 
 
 def _ink_map(contrast: np.ndarray) -> InkMap | None:
+    """The contrast at the working size, specks and surroundings removed; None when nothing is left."""
     height, width = contrast.shape
     ink = shrink(contrast)
     scale_x, scale_y = width / ink.shape[1], height / ink.shape[0]
