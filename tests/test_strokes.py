@@ -9,8 +9,8 @@ import warnings
 import numpy as np
 import pytest
 
-from digitrec.strokes import draw_on, draw_strokes, fit_to_canvas, flag_after_stem
-from strokes import DIGIT_STROKES, FLAGGED_ONE, number_strokes, render
+from digitrec.strokes import draw_on, draw_strokes, fit_to_canvas, flag_after_stem, scribbled
+from strokes import DIGIT_STROKES, FLAGGED_ONE, blob_strokes, number_strokes, render
 
 PENS = {"app-pen": (320, 20.0), "finger": (200, 30.0), "stylus": (600, 3.0), "big-canvas": (1400, 60.0)}
 
@@ -109,6 +109,21 @@ def test_only_a_one_is_written_stem_first_then_a_flag(strokes):
 
 def _seven() -> tuple[np.ndarray, list[np.ndarray]]:
     return np.asarray(render(DIGIT_STROKES[7], 280, 40)), [280 * np.array(s) for s in DIGIT_STROKES[7]]
+
+
+def test_no_pen_drawn_digit_has_a_stroke_that_scribbles(pen_digits):
+    """The Digit mode declines a drawing whose strokes all zigzag; no digit of the 9,157 has even one such stroke."""
+    for strokes in pen_digits.strokes:
+        height = float(np.ptp(np.concatenate(strokes)[:, 1]))
+        assert not any(scribbled(np.asarray(points, dtype=np.float64), height) for points in strokes)
+
+
+def test_a_colouring_in_is_no_digit_by_its_strokes(recognizer):
+    """A tall rectangle coloured in is the shape of a 1 drawn with a pen half its height (the
+    image alone reads 1); its stroke goes back and forth as no digit's does."""
+    strokes = blob_strokes(0.3, 0.05, 0.7, 0.95)
+    prediction = recognizer.predict(render(strokes, size=320, pen=20), strokes=[np.array(s) * 320 for s in strokes])
+    assert prediction.digit is None and prediction.status == "not a digit"
 
 
 def test_strokes_of_another_drawing_are_not_used(recognizer):

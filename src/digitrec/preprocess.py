@@ -29,6 +29,7 @@ from digitrec.strokes import (
     flag_after_stem,
     on_ink,
     reach,
+    scribbled,
 )
 
 MAX_FILE_BYTES = 25 * 1024 * 1024
@@ -66,6 +67,7 @@ class Preprocessed:
     box: tuple[int, int, int, int] | None  # (left, top, right, bottom) of the ink in the input image
     ink: np.ndarray | None = None  # the ink map cropped to the ink, for digitrec.shape's checks; None: not checked
     flagged_one: bool = False  # its strokes are a one's stem, then its flag (digitrec.strokes.flag_after_stem)
+    scribble: bool = False  # its strokes all zigzag as no digit's do (digitrec.strokes.scribbled)
 
 
 def _open_pil(source: str | os.PathLike | bytes) -> Image.Image:
@@ -518,7 +520,9 @@ def preprocess(source: ImageInput, strokes: Strokes | None = None) -> Preprocess
     strokes_on_ink = _strokes_on_ink(ink_map, paths) if paths else []
     image = fit_and_centre(drawn_afresh(strokes_on_ink) if strokes_on_ink else crop)
     flagged_one = bool(strokes_on_ink) and flag_after_stem(strokes_on_ink)
-    return Preprocessed(image=image, box=ink_map.box_in_input(top, bottom, left, right), ink=crop, flagged_one=flagged_one)
+    scribble = bool(strokes_on_ink) and all(scribbled(points, bottom - top) for points in strokes_on_ink)
+    box = ink_map.box_in_input(top, bottom, left, right)
+    return Preprocessed(image=image, box=box, ink=crop, flagged_one=flagged_one, scribble=scribble)
 
 
 def _strokes_on_ink(ink_map: InkMap, strokes: list[np.ndarray]) -> list[np.ndarray]:

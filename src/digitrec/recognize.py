@@ -222,10 +222,11 @@ class Recognizer:
         order = np.argsort(probabilities)[::-1]
         confidence = float(probabilities[order[0]])
         # A dot, a line, a blob, a scribble or a letter gets a confident digit from the network all
-        # the same: the shape of the ink, or the not-a-digit detector, declines it whatever the
-        # model says (the guesses stay in top3).
+        # the same: the shape of the ink (or of its strokes, a colouring-in), or the not-a-digit
+        # detector, declines it whatever the model says (the guesses stay in top3).
         plainly_not = decline_non_digits and (
-            (prepared.ink is not None and not_a_digit(prepared.ink) is not None)
+            prepared.scribble
+            or (prepared.ink is not None and not_a_digit(prepared.ink) is not None)
             or (self.not_digit_threshold is not None and float(not_digit.mean()) >= self.not_digit_threshold)
         )
         sure = confidence >= self.threshold and not plainly_not

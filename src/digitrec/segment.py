@@ -49,7 +49,18 @@ from digitrec.preprocess import (
     fit_and_centre,
     stroke_width,
 )
-from digitrec.strokes import ON_INK, REFERENCE_PEN, Strokes, checked_strokes, cover, flag_after_stem, on_ink, reach
+from digitrec.strokes import (
+    ON_INK,
+    REFERENCE_PEN,
+    Strokes,
+    checked_strokes,
+    cover,
+    flag_after_stem,
+    on_ink,
+    pen_turns,
+    reach,
+    scribbled,
+)
 
 # Lengths below are in digit heights: the typical height of this drawing's digits; stroke
 # lengths are the ink's area over the pen's width, in digit heights.
@@ -90,11 +101,6 @@ ONE_STROKE_WIDEST, ONE_STROKE_LONGEST = 2.5, 5.0
 # turns cancel out). At the Number mode's pen, 89% of syn's and apa's one-stroke zeros go round, and 4% of the
 # tests' scribbled zigzags.
 LOOP_TURN, ONE_WAY = 1.5 * np.pi, 0.8
-# A scribble: a stroke that turns back sharply (by more than SHARP_TURN) SCRIBBLE_TURNS times or more, its path
-# taken in steps of TURN_STEP digit heights. No digit is written so: of the 6,441 strokes of syn's and apa's
-# digits, 344 turn back twice, 39 three times and none more (about nine times fewer with each turn: 5 leaves a
-# margin). Of the tests' zigzags, 87% of the strokes of 12 points turn back 5 times or more, all of 20 points.
-SCRIBBLE_TURNS, SHARP_TURN, TURN_STEP = 5, 2.0, 0.1
 # Two strokes drawn one after the other that stand side by side are one digit all the same where they meet: one
 # ends within MEETS digit heights of the other's path, in the middle half of the other's height. An open 4's hook
 # ends so, short of its stem; neighbouring digits meet at their tops and bottoms, or not at all.
@@ -383,22 +389,9 @@ def split_digits(ink: np.ndarray, score: Scorer) -> list[SplitDigit]:
     return _read_best(candidates, images, left_of, score)
 
 
-def _turns(points: np.ndarray, spacing: float) -> np.ndarray:
-    """The angles a pen path turns through, in (-pi, pi], taken in steps of `spacing`, so that a
-    hand's jitter does not count as turning."""
-    kept = [points[0]]
-    for point in points[1:]:
-        if np.hypot(*(point - kept[-1])) >= spacing:
-            kept.append(point)
-    if len(kept) < 3:
-        return np.zeros(0)
-    steps = np.diff(np.array(kept), axis=0)
-    return (np.diff(np.arctan2(steps[:, 1], steps[:, 0])) + np.pi) % (2 * np.pi) - np.pi
-
-
 def _goes_round(points: np.ndarray, spacing: float) -> bool:
     """Whether a pen stroke goes round one way, as a 0 does."""
-    turns = _turns(points, spacing)
+    turns = pen_turns(points, spacing)
     total = abs(float(turns.sum()))
     return total >= LOOP_TURN and total >= ONE_WAY * float(np.abs(turns).sum())
 
@@ -432,11 +425,6 @@ def _nearest_on_path(point: np.ndarray, path: np.ndarray) -> np.ndarray:
     return nearest[np.hypot(*(nearest - point).T).argmin()]
 
 
-def _scribbled(points: np.ndarray, height: float) -> bool:
-    """Whether a pen stroke zigzags back and forth as no digit's does (a scribble, a colouring-in)."""
-    return int((np.abs(_turns(points, TURN_STEP * height)) > SHARP_TURN).sum()) >= SCRIBBLE_TURNS
-
-
 def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> list[SplitDigit] | None:
     """`split_digits` for a drawing whose pen strokes are known, in the order drawn, as (x, y)
     points in the ink map's pixels: a digit is the ink of a run of up to MOST_STROKES strokes
@@ -451,7 +439,7 @@ def split_strokes(ink: np.ndarray, strokes: list[np.ndarray], score: Scorer) -> 
     own_ink = [solid & r for r in reaches]
     if not cover(solid, reaches):
         return None  # the strokes are not this drawing's (moved, stale, or in other coordinates)
-    scribbles = [_scribbled(points, height) for points in strokes]  # part of no digit: passed over
+    scribbles = [scribbled(points, height) for points in strokes]  # part of no digit: passed over
     if any(scribbles) and not all(scribbles):  # a scribble's dense ink is no measure of the digits' pen and height
         digits_ink = np.logical_or.reduce([own for own, scribble in zip(own_ink, scribbles, strict=True) if not scribble])
         height, stroke = _digit_height(digits_ink), stroke_width(digits_ink)
