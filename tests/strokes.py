@@ -33,6 +33,11 @@ FLAGGED_ONE: list[list[tuple[float, float]]] = [[(0.55, 0.15), (0.47, 0.85)], [(
 OPEN_FOUR: list[list[tuple[float, float]]] = [[(0.36, 0.18), (0.3, 0.56), (0.52, 0.56)], [(0.62, 0.18), (0.62, 0.84)]]
 
 
+def in_pixels(strokes: list[list[tuple[float, float]]], side: int) -> list[np.ndarray]:
+    """The strokes' points where `render` draws them (unscaled, unmoved) on a canvas whose shorter side is `side`."""
+    return [np.array(stroke) * side for stroke in strokes]
+
+
 def render(
     strokes: list[list[tuple[float, float]]],
     size: int | tuple[int, int] = 280,

@@ -20,7 +20,7 @@ from digitrec import pen
 from digitrec.preprocess import preprocess
 from digitrec.shape import not_a_digit
 from digitrec.strokes import draw_strokes
-from strokes import DIGIT_STROKES, DOT_STROKES, LINE_STROKES, blob_strokes, number_strokes, render, scribble_strokes
+from strokes import DIGIT_STROKES, DOT_STROKES, LINE_STROKES, blob_strokes, in_pixels, number_strokes, render, scribble_strokes
 
 APP_INK = (17, 17, 17, 255)
 WHITE, TRANSPARENT = (255, 255, 255, 255), (0, 0, 0, 0)
@@ -70,17 +70,13 @@ def test_a_scribble_with_a_stylus_on_a_big_canvas_is_declined(recognizer):
     assert prediction.digit is None and prediction.status == "not a digit"
 
 
-def _in_pixels(strokes: list[list[tuple[float, float]]], size: int = 320) -> list[np.ndarray]:
-    return [np.array(stroke) * size for stroke in strokes]
-
-
 @pytest.mark.parametrize("box", [(0.1, 0.1, 0.9, 0.9), (0.05, 0.2, 0.95, 0.8)], ids=["square", "wide"])
 def test_a_canvas_coloured_in_over_most_of_it_is_a_blob(recognizer, box):
     """Ink over most of the canvas is the median level: from the image alone the margins are the
     ink, and it read "nothing drawn" (square) or, in Number mode, "53" (wide). Its strokes say
     which level is ink."""
     strokes = blob_strokes(*box)
-    canvas, pixels = app_canvas(strokes), _in_pixels(strokes)
+    canvas, pixels = app_canvas(strokes), in_pixels(strokes, 320)
     assert recognizer.predict(canvas, strokes=pixels).status == "not a digit"
     assert recognizer.read_number(canvas, strokes=pixels).not_a_number == "a dot or a blob"
 

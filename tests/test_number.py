@@ -16,7 +16,17 @@ import pytest
 
 from digitrec.preprocess import read_ink
 from digitrec.segment import split_strokes
-from strokes import DIGIT_STROKES, DOT_STROKES, OPEN_FOUR, blob_strokes, number_strokes, photographed, render, scribble_strokes
+from strokes import (
+    DIGIT_STROKES,
+    DOT_STROKES,
+    OPEN_FOUR,
+    blob_strokes,
+    in_pixels,
+    number_strokes,
+    photographed,
+    render,
+    scribble_strokes,
+)
 
 CASES = {
     "2026 spaced": ("2026", {"gap": 0.2}),
@@ -161,13 +171,8 @@ def test_hairlines_on_a_large_canvas_are_no_arithmetic_error(recognizer):
 # --- with the pen strokes known, as the app's canvas knows them ------------------------------------
 
 
-def _in_pixels(strokes: list[list[tuple[float, float]]], height: int) -> list[np.ndarray]:
-    """`number_strokes`' points (in canvas heights) where `render` draws them."""
-    return [np.array(stroke) * height for stroke in strokes]
-
-
 def _drawn(strokes: list[list[tuple[float, float]]], digits: int, pen: int = 12):
-    return render(strokes, size=(300 * digits, 300), pen=pen), _in_pixels(strokes, 300)
+    return render(strokes, size=(300 * digits, 300), pen=pen), in_pixels(strokes, 300)
 
 
 # Written into one another further than the ink alone can part them (gap in canvas heights).

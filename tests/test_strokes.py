@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from digitrec.strokes import draw_on, draw_strokes, fit_to_canvas, flag_after_stem, scribbled
-from strokes import DIGIT_STROKES, FLAGGED_ONE, blob_strokes, number_strokes, render
+from strokes import DIGIT_STROKES, FLAGGED_ONE, blob_strokes, in_pixels, number_strokes, render
 
 PENS = {"app-pen": (320, 20.0), "finger": (200, 30.0), "stylus": (600, 3.0), "big-canvas": (1400, 60.0)}
 
@@ -122,7 +122,7 @@ def test_a_colouring_in_is_no_digit_by_its_strokes(recognizer):
     """A tall rectangle coloured in is the shape of a 1 drawn with a pen half its height (the
     image alone reads 1); its stroke goes back and forth as no digit's does."""
     strokes = blob_strokes(0.3, 0.05, 0.7, 0.95)
-    prediction = recognizer.predict(render(strokes, size=320, pen=20), strokes=[np.array(s) * 320 for s in strokes])
+    prediction = recognizer.predict(render(strokes, size=320, pen=20), strokes=in_pixels(strokes, 320))
     assert prediction.digit is None and prediction.status == "not a digit"
 
 

@@ -117,7 +117,7 @@ def not_a_digit(ink: np.ndarray) -> str | None:
 
     `ink` is one drawing's ink map, specks removed, cropped tightly to the ink (`Preprocessed.ink`)."""
     shape = measure(ink)
-    if shape.solid >= SOLID or _a_dab(shape):
+    if _a_blob(shape):
         return "a dot or a blob"
     if shape.length >= SCRIBBLE_LENGTH:
         return "a scribble"
@@ -130,19 +130,24 @@ def not_a_number(ink: np.ndarray) -> str | None:
     """`not_a_digit` for a drawing of several digits: "a dot or a blob", "a line" only where it is
     one pen stroke thick (a number is as flat as a line and as long as a scribble), else None."""
     shape = measure(ink)
-    if shape.solid >= SOLID or _a_dab(shape):
+    if _a_blob(shape):
         return "a dot or a blob"
     if _a_dash(shape):
         return "a line"
     return None
 
 
+def _a_blob(shape: InkShape) -> bool:
+    """Solid through and through (a dot, a blob), or one flat pen stroke too short for a dash and
+    filled right across (a blob lying on its side)."""
+    dab = _one_flat_stroke(shape) and shape.elongation > DASH_ELONGATION and shape.solid >= SOLID_ACROSS * shape.elongation
+    return shape.solid >= SOLID or dab
+
+
 def _a_dash(shape: InkShape) -> bool:
     """One flat pen stroke, at least three times as long as it is thick."""
-    return shape.tilt <= LINE_TILT and shape.thickness <= ONE_STROKE and shape.elongation <= DASH_ELONGATION
+    return _one_flat_stroke(shape) and shape.elongation <= DASH_ELONGATION
 
 
-def _a_dab(shape: InkShape) -> bool:
-    """One flat pen stroke, too short for a dash, filled right across: a blob lying on its side."""
-    flat_stroke = shape.tilt <= LINE_TILT and shape.thickness <= ONE_STROKE
-    return flat_stroke and shape.elongation > DASH_ELONGATION and shape.solid >= SOLID_ACROSS * shape.elongation
+def _one_flat_stroke(shape: InkShape) -> bool:
+    return shape.tilt <= LINE_TILT and shape.thickness <= ONE_STROKE
